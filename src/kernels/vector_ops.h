@@ -1,0 +1,25 @@
+// Small element-wise and reduction kernels used between the matrix products: dot products, RMS
+// normalisation, SiLU gating, softmax. All compute in f32 (sums of squares in f64 for stability).
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/matrix.h"
+
+namespace llama4 {
+
+float dot(const float* a, const float* b, std::int64_t n);
+// y += a · x
+void axpy(float a, const float* x, float* y, std::int64_t n);
+
+// y = x · rsqrt(mean(x²) + eps) · weight. `weight` may be null for the weightless (qk) norm.
+// x and y may alias.
+void rms_norm(const float* x, std::int64_t n, double eps, const Vector* weight, float* y);
+
+// gate[i] = silu(gate[i]) · up[i], silu(z) = z / (1 + e^-z)
+void silu_mul(float* gate, const float* up, std::int64_t n);
+
+// In-place softmax over n scores.
+void softmax(float* scores, std::int64_t n);
+
+}  // namespace llama4

@@ -1,0 +1,72 @@
+// Model: a loaded Llama 4 text model (config, layer plan, weights mapped in place) and its forward
+// pass. InferenceState holds everything that belongs to one sequence — the KV caches of every layer
+// and the position reached — so one Model can serve many sequences.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "checkpoint/model_config.h"
+#include "checkpoint/safetensors.h"
+#include "kernels/rope.h"
+#include "model/kv_cache.h"
+#include "model/layer_plan.h"
+#include "model/weights.h"
+
+namespace llama4 {
+
+class Model;
+
+class InferenceState {
+ public:
+  // Caches for `context_size` positions (≤ 0: the model's max_position_embeddings).
+  InferenceState(const Model& model, std::int64_t context_size);
+
+  std::int64_t position() const { return position_; }  // tokens processed so far
+  std::int64_t context_size() const { return context_size_; }
+  void reset();
+  // Rewinds to `position` if every cache still holds what that needs; false otherwise.
+  bool rewind(std::int64_t position);
+  std::size_t cache_bytes() const;
+
+  std::vector<KvCache>& caches() { return caches_; }
+  void advance(std::int64_t n) { position_ += n; }
+
+ private:
+  std::int64_t context_size_;
+  std::int64_t position_ = 0;
+  std::vector<KvCache> caches_;  // one per layer
+};
+
+// Which positions of a forward call need logits.
+enum class LogitsFor { kAllPositions, kLastPosition, kNone };
+
+class Model {
+ public:
+  // Reads config.json, maps the safetensors files and binds every weight. Throws Error.
+  static std::unique_ptr<Model> load(const std::filesystem::path& dir);
+
+  const ModelConfig& config() const { return config_; }
+  const LayerPlan& plan() const { return plan_; }
+  const Checkpoint& checkpoint() const { return checkpoint_; }
+  const ModelWeights& weights() const { return weights_; }
+
+  // Processes `tokens` at positions state.position()… and advances the state. Writes logits
+  // ([rows, vocab_size]) for the requested positions into `logits` (resized).
+  void forward(std::span<const std::int32_t> tokens, InferenceState& state, LogitsFor which,
+               std::vector<float>& logits) const;
+
+ private:
+  Model(ModelConfig config, Checkpoint checkpoint);
+
+  ModelConfig config_;
+  LayerPlan plan_;
+  Checkpoint checkpoint_;
+  ModelWeights weights_;
+  RopeTable rope_;
+};
+
+}  // namespace llama4

@@ -1,0 +1,45 @@
+// Matrix and Vector: non-owning views of weight tensors as they lie in a checkpoint's memory map.
+// A Matrix knows its storage order, because Llama 4 checkpoints store linear layers both ways:
+// nn.Linear weights are [out, in] (y = W x), while the fused HF expert tensors are [in, out]
+// (y = x W) and are used in place through a row stride (gate and up share one [H, 2I] block).
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace llama4 {
+
+// mlx affine quantization of a matrix stored out-major: w = scale · q + bias per group of inputs.
+struct QuantizedData {
+  const std::uint32_t* packed = nullptr;  // [out, in·bits/32]
+  const void* scales = nullptr;           // [out, in/group_size], dtype scale_dtype
+  const void* biases = nullptr;           // [out, in/group_size], dtype scale_dtype
+  DType scale_dtype = DType::BF16;
+  int bits = 0;  // 0: not quantized
+  int group_size = 0;
+};
+
+struct Matrix {
+  enum class Layout {
+    kOutMajor,  // stored [out, in]: row o holds the weights of output o (nn.Linear)
+    kInMajor,   // stored [in, out]: row i holds the weights from input i (x @ W)
+  };
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+  Layout layout = Layout::kOutMajor;
+  std::int64_t out_features = 0;
+  std::int64_t in_features = 0;
+  std::int64_t row_stride = 0;  // elements between consecutive stored rows
+  QuantizedData quant;          // bits != 0 → data/dtype unused
+
+  bool quantized() const { return quant.bits != 0; }
+};
+
+struct Vector {
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+  std::int64_t size = 0;
+};
+
+}  // namespace llama4
