@@ -16,79 +16,107 @@ float attention_temperature(const ModelConfig& config, std::int64_t position) {
   return static_cast<float>(1.0 + config.attn_scale * std::log1p(steps));
 }
 
+namespace {
+
+// RoPE, then qk-norm, then the temperature (which touches q only, so the cache holds untempered
+// keys) — the order of the reference implementation.
+void apply_position_transforms(const ModelConfig& config, const LayerSpec& spec, const RopeTable& rope,
+                               float* q, float* k, std::int64_t position) {
+  const std::int64_t head_dim = config.head_dim;
+  const std::int64_t n_heads = config.num_attention_heads, n_kv = config.num_key_value_heads;
+  if (spec.use_rope) {
+    rope.apply(q, n_heads, position);
+    rope.apply(k, n_kv, position);
+  }
+  if (spec.qk_norm) {
+    for (std::int64_t h = 0; h < n_heads; ++h)
+      rms_norm(q + h * head_dim, head_dim, config.rms_norm_eps, nullptr, q + h * head_dim);
+    for (std::int64_t h = 0; h < n_kv; ++h)
+      rms_norm(k + h * head_dim, head_dim, config.rms_norm_eps, nullptr, k + h * head_dim);
+  }
+  if (spec.temperature_tuning) {
+    const float temperature = attention_temperature(config, position);
+    for (std::int64_t i = 0; i < n_heads * head_dim; ++i) q[i] *= temperature;
+  }
+}
+
+// One work item of the attention loop: query row `row` (of a segment) and head `head`.
+struct QueryHead {
+  const AttentionSegment* segment;
+  std::int64_t row;
+  std::int64_t head;
+};
+
+}  // namespace
+
 void attention_block(const ModelConfig& config, const LayerSpec& spec, const LayerWeights& weights,
-                     const RopeTable& rope, KvCache& cache, const float* x, std::int64_t start,
-                     std::int64_t n, float* out) {
+                     const RopeTable& rope, std::span<const AttentionSegment> segments,
+                     const float* x, std::int64_t rows, float* out) {
   const std::int64_t head_dim = config.head_dim;
   const std::int64_t n_heads = config.num_attention_heads, n_kv = config.num_key_value_heads;
   const std::int64_t q_width = n_heads * head_dim, kv_width = n_kv * head_dim;
   const std::int64_t group = config.kv_heads_per_group();
 
-  std::vector<float> q(static_cast<std::size_t>(n * q_width));
-  std::vector<float> k(static_cast<std::size_t>(n * kv_width));
-  std::vector<float> v(static_cast<std::size_t>(n * kv_width));
-  linear(weights.q, x, n, q.data());
-  linear(weights.k, x, n, k.data());
-  linear(weights.v, x, n, v.data());
+  std::vector<float> q(static_cast<std::size_t>(rows * q_width));
+  std::vector<float> k(static_cast<std::size_t>(rows * kv_width));
+  std::vector<float> v(static_cast<std::size_t>(rows * kv_width));
+  linear(weights.q, x, rows, q.data());
+  linear(weights.k, x, rows, k.data());
+  linear(weights.v, x, rows, v.data());
 
-  // Position-dependent transforms, in the order of the reference: RoPE, then qk-norm, then the
-  // temperature (which touches q only, so the cache holds untempered keys).
+  std::vector<QueryHead> work;
+  work.reserve(static_cast<std::size_t>(rows * n_heads));
+  for (const AttentionSegment& segment : segments) {
 #pragma omp parallel for schedule(static)
-  for (std::int64_t t = 0; t < n; ++t) {
-    float* qt = q.data() + t * q_width;
-    float* kt = k.data() + t * kv_width;
-    const std::int64_t position = start + t;
-    if (spec.use_rope) {
-      rope.apply(qt, n_heads, position);
-      rope.apply(kt, n_kv, position);
+    for (std::int64_t t = 0; t < segment.n; ++t) {
+      const std::int64_t row = segment.first_row + t;
+      apply_position_transforms(config, spec, rope, q.data() + row * q_width, k.data() + row * kv_width,
+                                segment.start + t);
     }
-    if (spec.qk_norm) {
-      for (std::int64_t h = 0; h < n_heads; ++h)
-        rms_norm(qt + h * head_dim, head_dim, config.rms_norm_eps, nullptr, qt + h * head_dim);
-      for (std::int64_t h = 0; h < n_kv; ++h)
-        rms_norm(kt + h * head_dim, head_dim, config.rms_norm_eps, nullptr, kt + h * head_dim);
-    }
-    if (spec.temperature_tuning) {
-      const float temperature = attention_temperature(config, position);
-      for (std::int64_t i = 0; i < q_width; ++i) qt[i] *= temperature;
-    }
+    for (std::int64_t t = 0; t < segment.n; ++t)
+      for (std::int64_t h = 0; h < n_heads; ++h) work.push_back({&segment, segment.first_row + t, h});
   }
 
-  // Scaled dot-product attention over the visible window. Keys before the batch come from the
-  // cache, the batch's own keys from k/v.
+  // Scaled dot-product attention over the visible window only. Keys before a segment's batch come
+  // from its cache, the batch's own keys from k/v.
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  std::vector<float> context(static_cast<std::size_t>(n * q_width));
+  std::vector<float> context(static_cast<std::size_t>(rows * q_width));
+  const auto n_work = static_cast<std::int64_t>(work.size());
 #pragma omp parallel
   {
     std::vector<float> scores;
-#pragma omp for collapse(2) schedule(dynamic, 1)
-    for (std::int64_t t = 0; t < n; ++t) {
-      for (std::int64_t h = 0; h < n_heads; ++h) {
-        const std::int64_t position = start + t;
-        const std::int64_t first = spec.window.first_visible(position);
-        const std::int64_t kv_head = h / group;
-        const float* qh = q.data() + t * q_width + h * head_dim;
-        const auto key_at = [&](std::int64_t p) {
-          return p < start ? cache.key(p, kv_head) : k.data() + (p - start) * kv_width + kv_head * head_dim;
-        };
-        const auto value_at = [&](std::int64_t p) {
-          return p < start ? cache.value(p, kv_head)
-                           : v.data() + (p - start) * kv_width + kv_head * head_dim;
-        };
-        const std::int64_t count = position - first + 1;
-        scores.resize(static_cast<std::size_t>(count));
-        for (std::int64_t p = first; p <= position; ++p)
-          scores[static_cast<std::size_t>(p - first)] = dot(qh, key_at(p), head_dim) * scale;
-        softmax(scores.data(), count);
-        float* ctx = context.data() + t * q_width + h * head_dim;
-        std::fill_n(ctx, head_dim, 0.0f);
-        for (std::int64_t p = first; p <= position; ++p)
-          axpy(scores[static_cast<std::size_t>(p - first)], value_at(p), ctx, head_dim);
-      }
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t w = 0; w < n_work; ++w) {
+      const QueryHead& item = work[static_cast<std::size_t>(w)];
+      const AttentionSegment& segment = *item.segment;
+      const std::int64_t position = segment.start + (item.row - segment.first_row);
+      const std::int64_t first = spec.window.first_visible(position);
+      const std::int64_t kv_head = item.head / group;
+      const float* qh = q.data() + item.row * q_width + item.head * head_dim;
+      const auto batch_row = [&](std::int64_t p) { return segment.first_row + (p - segment.start); };
+      const auto key_at = [&](std::int64_t p) {
+        return p < segment.start ? segment.cache->key(p, kv_head)
+                                 : k.data() + batch_row(p) * kv_width + kv_head * head_dim;
+      };
+      const auto value_at = [&](std::int64_t p) {
+        return p < segment.start ? segment.cache->value(p, kv_head)
+                                 : v.data() + batch_row(p) * kv_width + kv_head * head_dim;
+      };
+      const std::int64_t count = position - first + 1;
+      scores.resize(static_cast<std::size_t>(count));
+      for (std::int64_t p = first; p <= position; ++p)
+        scores[static_cast<std::size_t>(p - first)] = dot(qh, key_at(p), head_dim) * scale;
+      softmax(scores.data(), count);
+      float* ctx = context.data() + item.row * q_width + item.head * head_dim;
+      std::fill_n(ctx, head_dim, 0.0f);
+      for (std::int64_t p = first; p <= position; ++p)
+        axpy(scores[static_cast<std::size_t>(p - first)], value_at(p), ctx, head_dim);
     }
   }
-  cache.append(k.data(), v.data(), start, n);
-  linear(weights.o, context.data(), n, out);
+  for (const AttentionSegment& segment : segments)
+    segment.cache->append(k.data() + segment.first_row * kv_width, v.data() + segment.first_row * kv_width,
+                          segment.start, segment.n);
+  linear(weights.o, context.data(), rows, out);
 }
 
 }  // namespace llama4

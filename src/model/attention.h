@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "checkpoint/model_config.h"
 #include "kernels/rope.h"
@@ -16,10 +17,21 @@ namespace llama4 {
 // 1 + attn_scale · ln(1 + floor((p + 1) / floor_scale)). Exactly 1 for p + 1 < floor_scale.
 float attention_temperature(const ModelConfig& config, std::int64_t position);
 
-// x: [n, H] normalised input at positions start…start+n-1; out: [n, H]. Appends the batch's keys
-// and values to `cache`.
+// Consecutive rows of a batch that belong to one sequence: rows [first_row, first_row + n) are
+// that sequence's tokens at positions start…start+n-1, attending through `cache`.
+struct AttentionSegment {
+  std::int64_t first_row;
+  std::int64_t n;
+  std::int64_t start;
+  KvCache* cache;
+};
+
+// x: [rows, H] normalised input of every segment; out: [rows, H]. The projections run once over
+// all rows (one pass over the weights for the whole batch); positions, attention and caches are
+// per segment, so a sequence's result does not depend on what else is in the batch. Appends each
+// segment's keys and values to its cache.
 void attention_block(const ModelConfig& config, const LayerSpec& spec, const LayerWeights& weights,
-                     const RopeTable& rope, KvCache& cache, const float* x, std::int64_t start,
-                     std::int64_t n, float* out);
+                     const RopeTable& rope, std::span<const AttentionSegment> segments,
+                     const float* x, std::int64_t rows, float* out);
 
 }  // namespace llama4

@@ -62,56 +62,88 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir) {
 
 void Model::forward(std::span<const std::int32_t> tokens, InferenceState& state, LogitsFor which,
                     std::vector<float>& logits) const {
-  const auto n = static_cast<std::int64_t>(tokens.size());
+  const SequenceStep step{tokens, &state, which, &logits};
+  forward_batch(std::span(&step, 1));
+}
+
+void Model::forward_batch(std::span<const SequenceStep> steps) const {
   const std::int64_t hidden = config_.hidden_size;
-  const std::int64_t start = state.position();
-  if (n == 0) {
-    logits.clear();
-    return;
+  std::int64_t rows = 0;
+  for (const SequenceStep& step : steps) {
+    const auto n = static_cast<std::int64_t>(step.tokens.size());
+    const std::int64_t start = step.state->position();
+    if (start + n > step.state->context_size())
+      throw Error("context size exceeded: " + std::to_string(start) + " tokens in the cache + " +
+                  std::to_string(n) + " new > context size " + std::to_string(step.state->context_size()));
+    for (std::int32_t token : step.tokens)
+      if (token < 0 || token >= config_.vocab_size)
+        throw Error("token id " + std::to_string(token) + " is outside the vocabulary [0, " +
+                    std::to_string(config_.vocab_size) + ")");
+    rows += n;
   }
-  if (start + n > state.context_size())
-    throw Error("context size exceeded: " + std::to_string(start) + " tokens in the cache + " +
-                std::to_string(n) + " new > context size " + std::to_string(state.context_size()));
-  for (std::int32_t token : tokens)
-    if (token < 0 || token >= config_.vocab_size)
-      throw Error("token id " + std::to_string(token) + " is outside the vocabulary [0, " +
-                  std::to_string(config_.vocab_size) + ")");
 
-  std::vector<float> h(static_cast<std::size_t>(n * hidden));
-  for (std::int64_t t = 0; t < n; ++t)
-    matrix_row_f32(weights_.embed_tokens, tokens[static_cast<std::size_t>(t)], h.data() + t * hidden);
+  std::vector<float> h(static_cast<std::size_t>(rows * hidden));
+  std::int64_t row = 0;
+  for (const SequenceStep& step : steps)
+    for (std::int32_t token : step.tokens) matrix_row_f32(weights_.embed_tokens, token, h.data() + row++ * hidden);
 
+  std::vector<AttentionSegment> segments(steps.size());
   std::vector<float> normed(h.size()), block_out(h.size());
   for (std::size_t i = 0; i < plan_.size(); ++i) {
     const LayerSpec& spec = plan_[i];
     const LayerWeights& layer = weights_.layers[i];
-    for (std::int64_t t = 0; t < n; ++t)
+    std::int64_t first_row = 0;
+    for (std::size_t s = 0; s < steps.size(); ++s) {
+      const auto n = static_cast<std::int64_t>(steps[s].tokens.size());
+      segments[s] = {first_row, n, steps[s].state->position(), &steps[s].state->caches()[i]};
+      first_row += n;
+    }
+    for (std::int64_t t = 0; t < rows; ++t)
       rms_norm(h.data() + t * hidden, hidden, config_.rms_norm_eps, &layer.input_norm, normed.data() + t * hidden);
-    attention_block(config_, spec, layer, rope_, state.caches()[i], normed.data(), start, n, block_out.data());
-    axpy(1.0f, block_out.data(), h.data(), n * hidden);
+    attention_block(config_, spec, layer, rope_, segments, normed.data(), rows, block_out.data());
+    axpy(1.0f, block_out.data(), h.data(), rows * hidden);
 
-    for (std::int64_t t = 0; t < n; ++t)
+    for (std::int64_t t = 0; t < rows; ++t)
       rms_norm(h.data() + t * hidden, hidden, config_.rms_norm_eps, &layer.post_attention_norm,
                normed.data() + t * hidden);
     if (spec.moe)
-      moe_block(*layer.moe, config_.num_experts_per_tok, normed.data(), n, hidden, block_out.data());
+      moe_block(*layer.moe, config_.num_experts_per_tok, normed.data(), rows, hidden, block_out.data());
     else
-      swiglu_block(*layer.dense, normed.data(), n, block_out.data());
-    axpy(1.0f, block_out.data(), h.data(), n * hidden);
+      swiglu_block(*layer.dense, normed.data(), rows, block_out.data());
+    axpy(1.0f, block_out.data(), h.data(), rows * hidden);
   }
-  state.advance(n);
 
-  if (which == LogitsFor::kNone) {
-    logits.clear();
-    return;
+  // Output head only for the rows that need logits: with a 202,048-token vocabulary it is the
+  // largest matrix of the model.
+  std::vector<std::int64_t> logit_rows;
+  std::int64_t first_row = 0;
+  for (const SequenceStep& step : steps) {
+    const auto n = static_cast<std::int64_t>(step.tokens.size());
+    step.state->advance(n);
+    if (step.which == LogitsFor::kAllPositions)
+      for (std::int64_t t = 0; t < n; ++t) logit_rows.push_back(first_row + t);
+    else if (step.which == LogitsFor::kLastPosition && n > 0)
+      logit_rows.push_back(first_row + n - 1);
+    first_row += n;
   }
-  const std::int64_t first_row = which == LogitsFor::kLastPosition ? n - 1 : 0;
-  const std::int64_t rows = n - first_row;
-  for (std::int64_t t = 0; t < rows; ++t)
-    rms_norm(h.data() + (first_row + t) * hidden, hidden, config_.rms_norm_eps, &weights_.final_norm,
-             normed.data() + t * hidden);
-  logits.resize(static_cast<std::size_t>(rows * config_.vocab_size));
-  linear(weights_.lm_head, normed.data(), rows, logits.data());
+  const auto n_logit_rows = static_cast<std::int64_t>(logit_rows.size());
+  for (std::int64_t r = 0; r < n_logit_rows; ++r)
+    rms_norm(h.data() + logit_rows[static_cast<std::size_t>(r)] * hidden, hidden, config_.rms_norm_eps,
+             &weights_.final_norm, normed.data() + r * hidden);
+  std::vector<float> all_logits(static_cast<std::size_t>(n_logit_rows * config_.vocab_size));
+  if (n_logit_rows > 0) linear(weights_.lm_head, normed.data(), n_logit_rows, all_logits.data());
+
+  const auto vocab = static_cast<std::size_t>(config_.vocab_size);
+  std::size_t next = 0;
+  for (const SequenceStep& step : steps) {
+    const auto n = step.tokens.size();
+    const std::size_t count = step.which == LogitsFor::kAllPositions ? n
+                              : step.which == LogitsFor::kLastPosition && n > 0 ? 1 : 0;
+    if (step.logits != nullptr)
+      step.logits->assign(all_logits.begin() + static_cast<std::ptrdiff_t>(next * vocab),
+                          all_logits.begin() + static_cast<std::ptrdiff_t>((next + count) * vocab));
+    next += count;
+  }
 }
 
 }  // namespace llama4

@@ -44,6 +44,14 @@ class InferenceState {
 // Which positions of a forward call need logits.
 enum class LogitsFor { kAllPositions, kLastPosition, kNone };
 
+// One sequence's share of a batched forward call.
+struct SequenceStep {
+  std::span<const std::int32_t> tokens;  // processed at positions state->position()…
+  InferenceState* state;
+  LogitsFor which = LogitsFor::kLastPosition;
+  std::vector<float>* logits = nullptr;  // [rows, vocab_size] for the requested positions
+};
+
 class Model {
  public:
   // Reads config.json, maps the safetensors files and binds every weight. Throws Error.
@@ -58,6 +66,11 @@ class Model {
   // ([rows, vocab_size]) for the requested positions into `logits` (resized).
   void forward(std::span<const std::int32_t> tokens, InferenceState& state, LogitsFor which,
                std::vector<float>& logits) const;
+
+  // Several sequences in one pass: every weight is read once for all their tokens (this is what
+  // makes batched decoding faster), while positions, attention and caches stay per sequence, so a
+  // sequence's logits do not depend on what else is in the batch.
+  void forward_batch(std::span<const SequenceStep> steps) const;
 
  private:
   Model(ModelConfig config, Checkpoint checkpoint);
