@@ -38,6 +38,10 @@ class LayerPlan {
 
  private:
   std::vector<LayerSpec> layers_;
+  // Feed-forward shapes, kept for to_table().
+  std::int64_t num_experts_ = 0;
+  std::int64_t experts_per_token_ = 0;
+  std::int64_t dense_width_ = 0;
 };
 
 }  // namespace llama4
