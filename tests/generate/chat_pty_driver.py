@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""Drives `llama4 chat` through a pseudo-terminal, as a person at a terminal would.
+
+  chat_pty_driver.py LLAMA4_BIN MODEL_DIR
+
+Sends two messages whose (long) answers are each interrupted with Ctrl-C, then /exit, and prints
+one JSON object: the timing lines seen ([prompt tokens, cached tokens] per turn), how many answers
+were reported as interrupted, and the exit status (0 shows the session survived both Ctrl-Cs).
+"""
+
+import json
+import os
+import pty
+import re
+import sys
+import time
+
+TIMEOUT_S = 60
+INTERRUPT_AFTER_S = 0.5  # the answer would run for thousands of tokens
+TIMING = re.compile(rb"prompt: (\d+) tokens \((\d+) cached\)")
+
+
+def main():
+    binary, model = sys.argv[1], sys.argv[2]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(binary, [binary, "chat", "-m", model, "--temp", "0", "-n", "3000", "-c", "4096"])
+    output = b""
+
+    def read_until(pattern, count):
+        nonlocal output
+        deadline = time.time() + TIMEOUT_S
+        while len(re.findall(pattern, output)) < count and time.time() < deadline:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+
+    read_until(rb"> ", 1)
+    for turn, message in enumerate([b"Hello there\n", b"Tell me more\n"], start=1):
+        os.write(fd, message)
+        time.sleep(INTERRUPT_AFTER_S)
+        os.write(fd, b"\x03")
+        read_until(TIMING, turn)
+    os.write(fd, b"/exit\n")
+    read_until(rb"$nothing", 1)  # read to the end
+    _, status = os.waitpid(pid, 0)
+    turns = [[int(a), int(b)] for a, b in TIMING.findall(output)]
+    print(json.dumps({
+        "turns": turns,
+        "interrupted": output.count(b"by Ctrl-C"),
+        "exit_status": os.waitstatus_to_exitcode(status),
+    }))
+
+
+if __name__ == "__main__":
+    main()

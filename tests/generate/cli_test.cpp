@@ -1,0 +1,219 @@
+// Command-line tests: `llama4 generate --ids ... --json` checked against the numpy reference,
+// text generation and stop strings on the demo model, the prompt cache (reuse equals a cold run,
+// a damaged file is refused safely), and a two-turn `llama4 chat` driven through a pipe whose
+// second turn reuses the first turn's cache.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "generate/demo_model.h"
+#include "test_support.h"
+
+namespace llama4 {
+namespace {
+
+using testing::quoted;
+using testing::TempDir;
+
+std::string llama4_bin() {
+  return testing::env_or_empty("LLAMA4_BIN");
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir("llama4-cli");
+    fixture_ok_ = testing::make_fixture_model(dir_->path() / "fixture");
+    DemoModelOptions demo;
+    demo.layers = 2;
+    write_demo_model(dir_->path() / "demo", demo);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  void SetUp() override {
+    if (llama4_bin().empty()) GTEST_SKIP() << "LLAMA4_BIN is not set";
+  }
+  static std::string demo() { return (dir_->path() / "demo").string(); }
+
+  // Runs llama4 with `args`; stdout returned, stderr into `err`.
+  static std::string llama4(const std::string& args, int& status, std::string* err = nullptr,
+                            const std::string& stdin_text = "") {
+    const auto err_file = dir_->path() / "stderr.txt";
+    std::string command = quoted(llama4_bin()) + " " + args + " 2>" + quoted(err_file.string());
+    if (!stdin_text.empty()) {
+      const auto in_file = dir_->path() / "stdin.txt";
+      std::ofstream(in_file) << stdin_text;
+      command += " <" + quoted(in_file.string());
+    } else {
+      command += " </dev/null";
+    }
+    std::string out = testing::run_command(command, status);
+    if (err) {
+      std::ifstream in(err_file);
+      *err = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    return out;
+  }
+
+  static TempDir* dir_;
+  static bool fixture_ok_;
+};
+TempDir* CliTest::dir_ = nullptr;
+bool CliTest::fixture_ok_ = false;
+
+TEST_F(CliTest, GenerateIdsJsonEqualsReference) {
+  if (!fixture_ok_) GTEST_SKIP() << "fixture checkpoint could not be written";
+  const std::string fixture = (dir_->path() / "fixture").string();
+  const std::vector<int> prompt = {1, 10, 20, 30};
+  const std::vector<int> expected = testing::reference_greedy(fixture, prompt, 5);
+  ASSERT_EQ(expected.size(), 5u);
+  int status = 0;
+  std::string err;
+  const std::string out = llama4(
+      "generate -m " + quoted(fixture) + " --ids 1,10,20,30 -n 5 --temp 0 --json", status, &err);
+  ASSERT_EQ(status, 0) << err;
+  const auto json = nlohmann::json::parse(out);
+  // The fixture's end ids are 2 and 3: generation stops early if greedy picks one.
+  std::vector<int> want = expected;
+  for (std::size_t i = 0; i < want.size(); ++i)
+    if (want[i] == 2 || want[i] == 3) {
+      want.resize(i + 1);
+      break;
+    }
+  EXPECT_EQ(json["ids"].get<std::vector<int>>(), want);
+  EXPECT_EQ(json["stop_reason"], want.size() == 5 ? "length" : "eos");
+  EXPECT_EQ(json["timings"]["prompt_tokens"], 4);
+  EXPECT_EQ(json["timings"]["generated_tokens"], static_cast<int>(want.size()));
+  EXPECT_GE(json["timings"]["time_to_first_token"].get<double>(), 0.0);
+}
+
+TEST_F(CliTest, GenerateWithoutTokenizerPrintsIdsAndRejectsText) {
+  if (!fixture_ok_) GTEST_SKIP() << "fixture checkpoint could not be written";
+  const std::string fixture = (dir_->path() / "fixture").string();
+  int status = 0;
+  const std::string out =
+      llama4("generate -m " + quoted(fixture) + " --ids 5,6 -n 3 --temp 0 -q", status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), ','), 2) << out;
+  std::string err;
+  llama4("generate -m " + quoted(fixture) + " -p hello", status, &err);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(err.find("has no tokenizer"), std::string::npos) << err;
+  llama4("generate -m /nonexistent/folder -p hi", status, &err);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(err.find("does not exist"), std::string::npos) << err;
+}
+
+TEST_F(CliTest, DemoModelStreamsTextSaysItIsADemoAndHonoursContext) {
+  int status = 0;
+  std::string err;
+  const std::string out =
+      llama4("generate -m " + quoted(demo()) + " -p 'Hello there' -n 12 --seed 3", status, &err);
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_NE(err.find("demo model"), std::string::npos) << err;
+  EXPECT_NE(err.find("prompt:"), std::string::npos) << err;
+  // The JSON text equals what streams to stdout (plus the final newline).
+  const std::string json_out = llama4(
+      "generate -m " + quoted(demo()) + " -p 'Hello there' -n 12 --seed 3 --json -q", status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(nlohmann::json::parse(json_out)["text"].get<std::string>() + "\n", out);
+  // Same prompt from stdin.
+  EXPECT_EQ(llama4("generate -m " + quoted(demo()) + " -n 12 --seed 3 -q", status, nullptr,
+                   "Hello there"),
+            out);
+  // A prompt that does not fit the context.
+  llama4("generate -m " + quoted(demo()) + " -p 'Hello there, how are you today?' -c 8", status,
+         &err);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(err.find("context"), std::string::npos) << err;
+}
+
+TEST_F(CliTest, PromptCacheReuseEqualsColdRunAndDamageIsSafe) {
+  const std::string cache = (dir_->path() / "prompt.cache").string();
+  const std::string base =
+      "generate -m " + quoted(demo()) + " -p 'Tell me a story about the sea' -n 10 --temp 0 --json";
+  int status = 0;
+  std::string err;
+  const auto cold = nlohmann::json::parse(llama4(base, status, &err));
+  ASSERT_EQ(status, 0) << err;
+  const auto first =
+      nlohmann::json::parse(llama4(base + " --prompt-cache " + quoted(cache), status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_EQ(first["timings"]["cached_prompt_tokens"], 0);
+  const auto warm =
+      nlohmann::json::parse(llama4(base + " --prompt-cache " + quoted(cache), status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_NE(err.find("restored"), std::string::npos) << err;
+  EXPECT_EQ(warm["timings"]["cached_prompt_tokens"].get<int>(),
+            cold["timings"]["prompt_tokens"].get<int>() - 1);
+  EXPECT_EQ(warm["ids"], cold["ids"]);
+  EXPECT_EQ(warm["text"], cold["text"]);
+
+  // Flip a byte in the middle: refused with a warning, the result is still the cold one.
+  {
+    std::fstream file(cache, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(0, std::ios::end);
+    const auto size = static_cast<std::streamoff>(file.tellg());
+    file.seekp(size / 2);
+    file.put('\x5a');
+  }
+  const auto damaged =
+      nlohmann::json::parse(llama4(base + " --prompt-cache " + quoted(cache), status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_NE(err.find("ignoring"), std::string::npos) << err;
+  EXPECT_EQ(damaged["timings"]["cached_prompt_tokens"], 0);
+  EXPECT_EQ(damaged["ids"], cold["ids"]);
+  // Garbage and a file from another model are refused the same way.
+  std::ofstream(cache, std::ios::trunc) << "not a cache";
+  llama4(base + " --prompt-cache " + quoted(cache), status, &err);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(err.find("ignoring"), std::string::npos) << err;
+}
+
+TEST_F(CliTest, ChatSecondTurnReusesTheFirstTurnsCache) {
+  const std::string save = (dir_->path() / "conversation.json").string();
+  int status = 0;
+  std::string err;
+  const std::string script = "Hello there\nTell me more\n/save " + save + "\n/exit\n";
+  llama4("chat -m " + quoted(demo()) + " -n 6 --temp 0", status, &err, script);
+  ASSERT_EQ(status, 0) << err;
+  // Two timing lines; the second turn's cached tokens cover at least the whole first prompt.
+  std::vector<std::pair<long, long>> turns;  // (prompt tokens, cached)
+  std::size_t pos = 0;
+  while ((pos = err.find("prompt: ", pos)) != std::string::npos) {
+    long prompt = 0, cached = 0;
+    std::sscanf(err.c_str() + pos, "prompt: %ld tokens (%ld cached)", &prompt, &cached);
+    turns.emplace_back(prompt, cached);
+    ++pos;
+  }
+  ASSERT_EQ(turns.size(), 2u) << err;
+  EXPECT_EQ(turns[0].second, 0);
+  EXPECT_GE(turns[1].second, turns[0].first);
+  EXPECT_GT(turns[1].first, turns[1].second);
+  std::ifstream in(save);
+  const auto conversation = nlohmann::json::parse(in);
+  ASSERT_EQ(conversation.size(), 4u);
+  EXPECT_EQ(conversation[0]["role"], "user");
+  EXPECT_EQ(conversation[0]["content"], "Hello there");
+  EXPECT_EQ(conversation[3]["role"], "assistant");
+}
+
+TEST_F(CliTest, ChatInATerminalSurvivesCtrlCAndReusesTheCache) {
+  const std::string python = testing::python();
+  int status = 0;
+  const std::string driver = (testing::source_dir() / "tests/generate/chat_pty_driver.py").string();
+  const std::string out = testing::run_command(
+      quoted(python) + " " + quoted(driver) + " " + quoted(llama4_bin()) + " " + quoted(demo()),
+      status);
+  ASSERT_EQ(status, 0) << out;
+  const auto report = nlohmann::json::parse(out);
+  EXPECT_EQ(report["exit_status"], 0);
+  EXPECT_EQ(report["interrupted"], 2);  // both long answers stopped by Ctrl-C, the session went on
+  ASSERT_EQ(report["turns"].size(), 2u) << out;
+  EXPECT_EQ(report["turns"][0][1], 0);
+  // The second turn does not prefill the first turn's prompt again.
+  EXPECT_GE(report["turns"][1][1].get<int>(), report["turns"][0][0].get<int>());
+}
+
+}  // namespace
+}  // namespace llama4
