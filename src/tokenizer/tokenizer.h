@@ -1,7 +1,7 @@
 // Tokenizer: text ↔ token ids for Llama 4, loaded from either of the two files users have:
 // Hugging Face's `tokenizer.json` (+ `tokenizer_config.json`) or Meta's tiktoken `tokenizer.model`
-// (+ the 2,048 Llama 4 special tokens). Both feed one byte-level BPE core, so they tokenize identically.
-// Encoding and decoding are const and thread-safe.
+// (+ the 2,048 Llama 4 special tokens). Both feed one byte-level BPE core, so they tokenize
+// identically. Encoding and decoding are const and thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -41,13 +41,16 @@ class Tokenizer {
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
 
+  // Throws Error naming the byte offset when `text` is not valid UTF-8 (there is no reference
+  // tokenization of such bytes, so they are refused rather than guessed at).
   std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const;
   // Concatenated bytes of the tokens; invalid UTF-8 is replaced by U+FFFD.
   std::string decode(std::span<const TokenId> ids, bool skip_special = false) const;
   // Raw bytes of one token (may be a partial UTF-8 sequence).
   const std::string& token_bytes(TokenId id) const;
 
-  std::optional<TokenId> token_id(std::string_view special_or_piece) const;  // exact token lookup
+  // Exact lookup: an added/special token's text, or the raw bytes of a vocabulary token.
+  std::optional<TokenId> token_id(std::string_view special_or_piece) const;
   bool is_special(TokenId id) const;
   std::size_t vocab_size() const;
   std::optional<TokenId> bos_id() const;
