@@ -24,7 +24,8 @@ void axpy(float a, const float* x, float* y, std::int64_t n) {
 void rms_norm(const float* x, std::int64_t n, double eps, const Vector* weight, float* y) {
   double sum_squares = 0.0;
   for (std::int64_t i = 0; i < n; ++i) sum_squares += static_cast<double>(x[i]) * x[i];
-  const float inv_rms = static_cast<float>(1.0 / std::sqrt(sum_squares / static_cast<double>(n) + eps));
+  const float inv_rms =
+      static_cast<float>(1.0 / std::sqrt(sum_squares / static_cast<double>(n) + eps));
   if (weight == nullptr) {
     for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * inv_rms;
     return;

@@ -1,0 +1,312 @@
+// `llama4 bench -m DIR [-p 512] [-n 128] [-t N] [--repeat R] [--json]`: prompt processing (pp) and
+// token generation (tg) speed in the style of llama-bench, with the roofline context that says how
+// good the numbers are: the weight bytes one decoded token must stream against the machine's
+// measured read bandwidth, and the FLOPs of a prompt token against its measured arithmetic peak.
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "command.h"
+#include "kernels/linear_simd.h"
+#include "kernels/matrix_traffic.h"
+#include "kernels/roofline.h"
+#include "model/model.h"
+#include "util/error.h"
+
+namespace llama4::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kBandwidthProbeBytes = std::size_t{1} << 30;  // ≫ any last-level cache
+constexpr int kBandwidthProbeRepeats = 3;
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr double kGiga = 1e9;
+constexpr double kKiB = 1024.0;
+constexpr std::uint64_t kTokenSeed = 42;
+
+struct BenchOptions {
+  std::string model_dir;
+  std::int64_t prompt = 512;
+  std::int64_t generate = 128;
+  int threads = 0;
+  int repeat = 3;
+  bool json = false;
+};
+
+// Per-token cost of the model, from the layer plan and the stored format of every matrix.
+struct TokenCost {
+  std::int64_t parameters = 0;    // every weight in the checkpoint
+  std::int64_t decode_bytes = 0;  // weights one decode step reads (top-k experts only)
+  std::int64_t prompt_flops =
+      0;  // matrix FLOPs of one prompt token (no lm_head), attention excluded
+  std::int64_t attention_flops_per_visible =
+      0;  // QK and PV FLOPs per (token, visible key), all layers
+};
+
+std::int64_t swiglu_parameters(const SwiGluWeights& w) {
+  return matrix_parameters(w.gate) + matrix_parameters(w.up) + matrix_parameters(w.down);
+}
+std::int64_t swiglu_bytes(const SwiGluWeights& w) {
+  return matrix_bytes(w.gate) + matrix_bytes(w.up) + matrix_bytes(w.down);
+}
+
+TokenCost token_cost(const Model& model) {
+  const ModelConfig& config = model.config();
+  const ModelWeights& weights = model.weights();
+  constexpr std::int64_t kFlopsPerMultiplyAdd = 2;
+  constexpr std::int64_t kNormsPerLayer = 2;
+  TokenCost cost;
+  std::int64_t active_parameters = 0;
+  for (const LayerWeights& layer : weights.layers) {
+    const std::int64_t attention = matrix_parameters(layer.q) + matrix_parameters(layer.k) +
+                                   matrix_parameters(layer.v) + matrix_parameters(layer.o);
+    cost.parameters += attention + kNormsPerLayer * config.hidden_size;
+    cost.decode_bytes += matrix_bytes(layer.q) + matrix_bytes(layer.k) + matrix_bytes(layer.v) +
+                         matrix_bytes(layer.o);
+    active_parameters += attention;
+    if (layer.moe) {
+      const MoeWeights& moe = *layer.moe;
+      cost.parameters += matrix_parameters(moe.router) + swiglu_parameters(moe.shared_expert);
+      for (const SwiGluWeights& expert : moe.experts) cost.parameters += swiglu_parameters(expert);
+      // A decoded token reads the router, the shared expert and its top-k experts; the expert
+      // tensors all have one shape and format, so the first stands for any.
+      cost.decode_bytes += matrix_bytes(moe.router) + swiglu_bytes(moe.shared_expert) +
+                           config.num_experts_per_tok * swiglu_bytes(moe.experts.front());
+      active_parameters += matrix_parameters(moe.router) + swiglu_parameters(moe.shared_expert) +
+                           config.num_experts_per_tok * swiglu_parameters(moe.experts.front());
+    } else if (layer.dense) {
+      cost.parameters += swiglu_parameters(*layer.dense);
+      cost.decode_bytes += swiglu_bytes(*layer.dense);
+      active_parameters += swiglu_parameters(*layer.dense);
+    }
+    cost.attention_flops_per_visible +=
+        2 * kFlopsPerMultiplyAdd * config.num_attention_heads * config.head_dim;
+  }
+  const bool tied = weights.lm_head.data == weights.embed_tokens.data;
+  cost.parameters += matrix_parameters(weights.embed_tokens) + config.hidden_size +
+                     (tied ? 0 : matrix_parameters(weights.lm_head));
+  // A decode step computes every logit, and reads one embedding row.
+  cost.decode_bytes +=
+      matrix_bytes(weights.lm_head) + matrix_bytes(weights.embed_tokens) / config.vocab_size;
+  cost.prompt_flops = kFlopsPerMultiplyAdd * active_parameters;
+  return cost;
+}
+
+std::string weight_format(const Model& model) {
+  const Matrix& q = model.weights().layers.front().q;
+  if (q.quantized())
+    return "q" + std::to_string(q.quant.bits) + " g" + std::to_string(q.quant.group_size);
+  std::string name(dtype_name(q.dtype));
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name;
+}
+
+std::uintmax_t checkpoint_bytes(const Model& model) {
+  std::uintmax_t total = 0;
+  for (const auto& file : model.checkpoint().files()) total += std::filesystem::file_size(file);
+  return total;
+}
+
+double peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) * kKiB;  // Linux reports KiB
+}
+
+struct Stats {
+  double mean = 0.0, stdev = 0.0;
+};
+Stats stats(const std::vector<double>& values) {
+  Stats s;
+  if (values.empty()) return s;
+  s.mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  double squares = 0.0;
+  for (double v : values) squares += (v - s.mean) * (v - s.mean);
+  if (values.size() > 1) s.stdev = std::sqrt(squares / static_cast<double>(values.size() - 1));
+  return s;
+}
+
+std::vector<std::int32_t> random_tokens(std::int64_t count, std::int64_t vocab) {
+  std::mt19937_64 rng(kTokenSeed);
+  std::uniform_int_distribution<std::int32_t> id(0, static_cast<std::int32_t>(vocab - 1));
+  std::vector<std::int32_t> tokens(static_cast<std::size_t>(count));
+  for (auto& t : tokens) t = id(rng);
+  return tokens;
+}
+
+// Tokens per second of one prompt of `count` tokens, from an empty cache.
+double time_prompt(const Model& model, InferenceState& state,
+                   const std::vector<std::int32_t>& tokens) {
+  std::vector<float> logits;
+  state.reset();
+  const auto start = Clock::now();
+  model.forward(tokens, state, LogitsFor::kLastPosition, logits);
+  const std::chrono::duration<double> elapsed = Clock::now() - start;
+  return static_cast<double>(tokens.size()) / elapsed.count();
+}
+
+// Tokens per second of generating tokens.size() tokens one at a time, from an empty cache.
+double time_generation(const Model& model, InferenceState& state,
+                       const std::vector<std::int32_t>& tokens) {
+  std::vector<float> logits;
+  state.reset();
+  const auto start = Clock::now();
+  for (std::int32_t token : tokens)
+    model.forward(std::span(&token, 1), state, LogitsFor::kLastPosition, logits);
+  const std::chrono::duration<double> elapsed = Clock::now() - start;
+  return static_cast<double>(tokens.size()) / elapsed.count();
+}
+
+struct TestResult {
+  std::string name;  // pp512, tg128
+  std::int64_t tokens = 0;
+  Stats tokens_per_second;
+};
+
+int run_bench(const BenchOptions& o) {
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  const int threads = omp_get_max_threads();
+  if (o.prompt < 0 || o.generate < 0 || o.repeat < 1)
+    throw Error("bench: -p and -n must be ≥ 0 and --repeat ≥ 1");
+
+  const auto load_start = Clock::now();
+  const auto model = Model::load(o.model_dir);
+  const std::chrono::duration<double> load_time = Clock::now() - load_start;
+  const ModelConfig& config = model->config();
+  const TokenCost cost = token_cost(*model);
+
+  InferenceState state(*model, std::max<std::int64_t>(o.prompt, o.generate));
+  std::vector<TestResult> results;
+  if (o.prompt > 0) {
+    const auto tokens = random_tokens(o.prompt, config.vocab_size);
+    std::vector<double> runs;
+    for (int r = 0; r < o.repeat; ++r) runs.push_back(time_prompt(*model, state, tokens));
+    results.push_back({"pp" + std::to_string(o.prompt), o.prompt, stats(runs)});
+  }
+  if (o.generate > 0) {
+    const auto tokens = random_tokens(o.generate, config.vocab_size);
+    std::vector<double> runs;
+    for (int r = 0; r < o.repeat; ++r) runs.push_back(time_generation(*model, state, tokens));
+    results.push_back({"tg" + std::to_string(o.generate), o.generate, stats(runs)});
+  }
+  const double rss = peak_rss_bytes();  // before the bandwidth probe allocates its buffer
+
+  const double bandwidth =
+      measure_read_bandwidth(kBandwidthProbeBytes, threads, kBandwidthProbeRepeats);
+  const double fma_peak = measure_f32_fma_peak(threads);
+  const std::optional<double> bf16_peak = measure_bf16_dot_peak(threads);
+  const std::optional<double> int8_peak = measure_int8_dot_peak(threads);
+
+  const std::string model_name = config.architecture.empty() ? "llama4" : config.architecture;
+  const std::string format = weight_format(*model);
+  const double size_gib = static_cast<double>(checkpoint_bytes(*model)) / kGiB;
+  const double params_b = static_cast<double>(cost.parameters) / kGiga;
+  // Average visible keys per prompt token in a causal prompt of p tokens from position 0.
+  const auto prompt_flops_per_token = [&](std::int64_t p) {
+    return static_cast<double>(cost.prompt_flops) +
+           static_cast<double>(cost.attention_flops_per_visible) * static_cast<double>(p + 1) / 2.0;
+  };
+
+  nlohmann::json report;
+  report["model"] = o.model_dir;
+  report["architecture"] = model_name;
+  report["format"] = format;
+  report["size_bytes"] = checkpoint_bytes(*model);
+  report["parameters"] = cost.parameters;
+  report["threads"] = threads;
+  report["simd_target"] = simd::current_target_name();
+  report["load_seconds"] = load_time.count();
+  report["peak_rss_bytes"] = rss;
+  report["read_bandwidth_bytes_per_second"] = bandwidth;
+  report["f32_fma_peak_flops"] = fma_peak;
+  if (bf16_peak) report["bf16_dot_peak_flops"] = *bf16_peak;
+  if (int8_peak) report["int8_dot_peak_ops"] = *int8_peak;
+  report["decode_bytes_per_token"] = cost.decode_bytes;
+  for (const TestResult& r : results) {
+    nlohmann::json test;
+    test["test"] = r.name;
+    test["tokens_per_second"] = r.tokens_per_second.mean;
+    test["stdev"] = r.tokens_per_second.stdev;
+    if (r.name.starts_with("tg")) {
+      const double read = static_cast<double>(cost.decode_bytes) * r.tokens_per_second.mean;
+      test["bytes_per_second"] = read;
+      test["fraction_of_bandwidth"] = read / bandwidth;
+    } else {
+      const double flops = prompt_flops_per_token(r.tokens) * r.tokens_per_second.mean;
+      test["flops_per_token"] = prompt_flops_per_token(r.tokens);
+      test["flops_per_second"] = flops;
+      test["fraction_of_f32_peak"] = flops / fma_peak;
+      if (bf16_peak) test["fraction_of_bf16_peak"] = flops / *bf16_peak;
+    }
+    report["tests"].push_back(test);
+  }
+  if (o.json) {
+    std::printf("%s\n", report.dump(2).c_str());
+    return 0;
+  }
+
+  std::printf("| model | format | size | params | threads | test | t/s |\n");
+  std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+  for (const TestResult& r : results)
+    std::printf("| %s %zuL | %s | %.2f GiB | %.2f B | %d | %s | %.2f ± %.2f |\n",
+                model_name.c_str(), model->plan().size(), format.c_str(), size_gib, params_b,
+                threads, r.name.c_str(), r.tokens_per_second.mean, r.tokens_per_second.stdev);
+  std::printf("\nload %.3f s, peak RSS %.2f GiB, SIMD target %s\n", load_time.count(), rss / kGiB,
+              simd::current_target_name().c_str());
+  std::printf("machine: read bandwidth %.1f GB/s, f32 FMA peak %.1f GFLOP/s", bandwidth / kGiga,
+              fma_peak / kGiga);
+  if (bf16_peak) std::printf(", bf16 dot peak %.1f GFLOP/s", *bf16_peak / kGiga);
+  if (int8_peak) std::printf(", int8 dot peak %.1f GOP/s", *int8_peak / kGiga);
+  std::printf("\n");
+  for (const auto& test : report["tests"]) {
+    const std::string name = test["test"];
+    if (name.starts_with("tg"))
+      std::printf("%s: %.3f GB weights/token → %.1f GB/s = %.1f%% of measured bandwidth\n",
+                  name.c_str(), static_cast<double>(cost.decode_bytes) / kGiga,
+                  test["bytes_per_second"].get<double>() / kGiga,
+                  100.0 * test["fraction_of_bandwidth"].get<double>());
+    else
+      std::printf("%s: %.2f GFLOP/token → %.1f GFLOP/s = %.1f%% of f32 FMA peak%s\n", name.c_str(),
+                  test["flops_per_token"].get<double>() / kGiga,
+                  test["flops_per_second"].get<double>() / kGiga,
+                  100.0 * test["fraction_of_f32_peak"].get<double>(),
+                  bf16_peak ? (", " +
+                               std::to_string(static_cast<int>(std::lround(
+                                   100.0 * test["fraction_of_bf16_peak"].get<double>()))) +
+                               "% of bf16 dot peak")
+                                  .c_str()
+                            : "");
+  }
+  return 0;
+}
+
+const CommandRegistration kBench{
+    "bench", "Measure prompt and generation speed against the machine's roofline", 90,
+    [](CLI::App& cmd) {
+      auto o = std::make_shared<BenchOptions>();
+      cmd.add_option("-m,--model", o->model_dir, "Model folder")->required();
+      cmd.add_option("-p,--prompt", o->prompt, "Prompt tokens per pp test (0: skip)")
+          ->capture_default_str();
+      cmd.add_option("-n,--generate", o->generate, "Generated tokens per tg test (0: skip)")
+          ->capture_default_str();
+      cmd.add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+      cmd.add_option("--repeat", o->repeat, "Runs per test")->capture_default_str();
+      cmd.add_flag("--json", o->json, "Print one JSON object instead of the table");
+      return [o] { return run_bench(*o); };
+    }};
+
+}  // namespace
+}  // namespace llama4::cli

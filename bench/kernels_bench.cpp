@@ -1,0 +1,89 @@
+// Kernel micro-benchmarks on Scout shapes (hidden 5120, expert width 8192): linear() on one token
+// (decode: bytes/s of weights streamed) and on 64 tokens (prefill: FLOP/s), for every stored
+// format. Weights are random; sizes exceed the last-level cache, as real layers do.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/matrix_traffic.h"
+#include "kernels/mlx_quant.h"
+
+namespace llama4 {
+namespace {
+
+constexpr std::int64_t kHidden = 5120;
+constexpr std::int64_t kExpertWidth = 8192;
+constexpr std::int64_t kPrefillTokens = 64;
+constexpr int kGroupSize = 64;
+
+// A [kExpertWidth, kHidden] matrix (an expert's gate projection) in the requested format.
+struct BenchMatrix {
+  Matrix m;
+  std::vector<std::uint16_t> half;
+  std::vector<std::uint32_t> packed;
+  std::vector<std::uint16_t> scales, biases;
+};
+
+BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout) {
+  BenchMatrix b;
+  std::mt19937 rng(0);
+  std::uniform_int_distribution<std::uint32_t> word(0, 0xffffffffu);
+  b.m.out_features = kExpertWidth;
+  b.m.in_features = kHidden;
+  b.m.layout = layout;
+  b.m.row_stride = layout == Matrix::Layout::kOutMajor ? kHidden : kExpertWidth;
+  if (bits != 0) {
+    const std::int64_t groups = kExpertWidth * kHidden / kGroupSize;
+    b.packed.resize(static_cast<std::size_t>(mlx_packed_words(kExpertWidth * kHidden, bits)));
+    for (auto& w : b.packed) w = word(rng);
+    b.scales.assign(static_cast<std::size_t>(groups), f32_to_bf16(0.01f));
+    b.biases.assign(static_cast<std::size_t>(groups), f32_to_bf16(-0.05f));
+    b.m.dtype = DType::U32;
+    b.m.data = b.packed.data();
+    b.m.quant = {b.packed.data(), b.scales.data(), b.biases.data(), DType::BF16, bits, kGroupSize};
+    return b;
+  }
+  b.half.resize(static_cast<std::size_t>(kExpertWidth * kHidden));
+  for (auto& h : b.half) h = f32_to_bf16(static_cast<float>(word(rng) % 1000) * 1e-3f - 0.5f);
+  b.m.dtype = dtype;
+  b.m.data = b.half.data();
+  return b;
+}
+
+void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout layout,
+                std::int64_t tokens) {
+  const BenchMatrix b = make_matrix(dtype, bits, layout);
+  std::vector<float> x(static_cast<std::size_t>(tokens * kHidden), 0.5f);
+  std::vector<float> y(static_cast<std::size_t>(tokens * kExpertWidth));
+  for (auto _ : state) {
+    linear(b.m, x.data(), tokens, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  const auto iterations = static_cast<double>(state.iterations());
+  state.counters["weight_bytes/s"] = benchmark::Counter(
+      iterations * static_cast<double>(matrix_bytes(b.m)), benchmark::Counter::kIsRate);
+  state.counters["FLOP/s"] = benchmark::Counter(
+      iterations * 2.0 * static_cast<double>(matrix_parameters(b.m)) * static_cast<double>(tokens),
+      benchmark::Counter::kIsRate);
+}
+
+constexpr auto kOut = Matrix::Layout::kOutMajor;
+constexpr auto kIn = Matrix::Layout::kInMajor;
+
+BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major, DType::BF16, 0, kOut, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major, DType::BF16, 0, kIn, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_q8, DType::U32, 8, kOut, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_q4, DType::U32, 4, kOut, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major, DType::BF16, 0, kOut, kPrefillTokens)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major, DType::BF16, 0, kIn, kPrefillTokens)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_q4, DType::U32, 4, kOut, kPrefillTokens)->UseRealTime();
+
+}  // namespace
+}  // namespace llama4
+
+BENCHMARK_MAIN();

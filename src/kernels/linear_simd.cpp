@@ -1,0 +1,699 @@
+// Per-target matrix kernels; see linear_simd.h. This file is compiled once per Highway target
+// (foreach_target.h re-includes it), and the HWY_ONCE section at the end dispatches at run time.
+//
+// Quantized rows (mlx affine): Σ_j x_j (s_g q_j + b_g) = Σ_g s_g (Σ_{j∈g} x_j q_j) + b_g Σ_{j∈g}
+// x_j, so the inner loop is an integer-to-float conversion and one FMA per weight, with the
+// per-group sums of x computed once per call. For 4-bit rows, N bytes hold 2N weights as
+// alternating low and high nibbles; instead of interleaving nibbles in registers, x is reordered
+// once per call (even-indexed inputs of each 2N block first, then the odd ones) so both nibble
+// vectors meet contiguous inputs.
+
+// SSSE3/SSE4 add compile time and nothing measurable over the baseline on the machines we target.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4)
+#endif
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/linear_simd.cpp"
+#include <hwy/aligned_allocator.h>
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/linear_simd.h"
+#include "kernels/mlx_quant.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace llama4 {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Output rows processed together by the small-batch kernels: independent FMA chains that hide
+// latency, and several weight streams in flight.
+constexpr std::int64_t kRowTile = 4;
+// Tokens per tile of the batch-invariant kernels (the decode kernels' largest batch).
+constexpr int kTiledTokens = 4;
+// Output rows a thread owns at a time in OutMajorTokenTiles: 32 bf16 rows of 5120 inputs are
+// 320 KiB, which stay in L2 while all token tiles pass over them.
+constexpr std::int64_t kRowsPerL2Block = 32;
+// Inputs unrolled together by the in-major kernel (one accumulator load/store per kInUnroll FMAs).
+constexpr std::int64_t kInUnroll = 4;
+// In-major small batch: output columns per work item, bounded so the per-token accumulators of a
+// block stay in L1.
+constexpr std::int64_t kInMajorMaxBlock = 1024;
+// Blocked product: inputs per packed panel (panel kKc × 2 vectors stays in L1/L2) and tokens per
+// micro-tile (accumulators = kMr × 2 vectors must fit the register file with room to spare).
+constexpr std::int64_t kKc = 256;
+#if HWY_TARGET <= HWY_AVX3
+constexpr int kMr = 8;  // 32 vector registers
+#else
+constexpr int kMr = 4;  // 16 vector registers
+#endif
+
+// Widening loads: Lanes(df) stored elements → f32.
+template <DType D>
+struct Stored;
+template <>
+struct Stored<DType::F32> {
+  using T = float;
+  static HWY_INLINE VF Load(DF df, const T* p) { return hn::LoadU(df, p); }
+  static HWY_INLINE float Scalar(const T* p) { return *p; }
+};
+template <>
+struct Stored<DType::BF16> {
+  using T = std::uint16_t;
+  static HWY_INLINE VF Load(DF df, const T* p) {
+    const hn::Rebind<std::uint16_t, DF> d16;
+    const hn::Rebind<std::uint32_t, DF> d32;
+    return hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(d32, hn::LoadU(d16, p))));
+  }
+  static HWY_INLINE float Scalar(const T* p) { return bf16_to_f32(*p); }
+};
+template <>
+struct Stored<DType::F16> {
+  using T = std::uint16_t;
+  static HWY_INLINE VF Load(DF df, const T* p) {
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    return hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p)));
+  }
+  static HWY_INLINE float Scalar(const T* p) { return f16_to_f32(*p); }
+};
+
+template <DType D>
+void WidenSlice(const void* src, std::int64_t count, float* dst) {
+  using S = Stored<D>;
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const auto* p = static_cast<const typename S::T*>(src);
+  std::int64_t i = 0;
+  for (; i + n <= count; i += n) hn::StoreU(S::Load(df, p + i), df, dst + i);
+  for (; i < count; ++i) dst[i] = S::Scalar(p + i);
+}
+
+void Widen(const void* src, DType dtype, std::int64_t count, float* dst) {
+  switch (dtype) {
+    case DType::BF16:
+      return WidenSlice<DType::BF16>(src, count, dst);
+    case DType::F16:
+      return WidenSlice<DType::F16>(src, count, dst);
+    default:
+      return WidenSlice<DType::F32>(src, count, dst);
+  }
+}
+
+// Whether 4/8-bit rows of this group size take the SIMD paths (whole 2N-input blocks per group).
+bool QuantFastPath(const QuantizedData& q) {
+  const auto block = 2 * static_cast<std::int64_t>(hn::Lanes(DF()));
+  return (q.bits == 4 || q.bits == 8) && q.group_size % block == 0;
+}
+
+// ---- out-major, small batch, float rows ------------------------------------------------------
+
+template <DType D, int kRows, int kTokens>
+HWY_INLINE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, float* y) {
+  using S = Stored<D>;
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const std::int64_t in = w.in_features, out = w.out_features;
+  const typename S::T* rows[kRows];
+  for (int r = 0; r < kRows; ++r)
+    rows[r] = static_cast<const typename S::T*>(w.data) + (row0 + r) * w.row_stride;
+  VF acc[kRows][kTokens];
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
+  std::int64_t i = 0;
+  for (; i + n <= in; i += n) {
+    VF xv[kTokens];
+    for (int t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, x + t * in + i);
+    for (int r = 0; r < kRows; ++r) {
+      const VF wv = S::Load(df, rows[r] + i);
+      for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(wv, xv[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) {
+      float sum = hn::GetLane(hn::SumOfLanes(df, acc[r][t]));
+      for (std::int64_t j = i; j < in; ++j) sum += S::Scalar(rows[r] + j) * x[t * in + j];
+      y[t * out + row0 + r] = sum;
+    }
+}
+
+template <DType D, int kTokens>
+void FloatRows(const Matrix& w, const float* x, float* y) {
+  const std::int64_t tiles = w.out_features / kRowTile;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t b = 0; b < tiles; ++b)
+    FloatRowTile<D, kRowTile, kTokens>(w, b * kRowTile, x, y);
+  for (std::int64_t o = tiles * kRowTile; o < w.out_features; ++o)
+    FloatRowTile<D, 1, kTokens>(w, o, x, y);
+}
+
+// ---- out-major, small batch, mlx 4/8-bit rows ------------------------------------------------
+
+// x rearranged for the packed layout (see the file comment) and its per-group sums.
+struct QuantInput {
+  std::vector<float> x;           // [n_tokens, in]
+  std::vector<float> group_sums;  // [n_tokens, in / group_size]
+};
+
+QuantInput PrepareQuantInput(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
+                             int group_size) {
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const std::int64_t groups = in / group_size;
+  QuantInput prepared;
+  prepared.x.resize(static_cast<std::size_t>(n_tokens * in));
+  prepared.group_sums.assign(static_cast<std::size_t>(n_tokens * groups), 0.0f);
+  for (std::int64_t t = 0; t < n_tokens; ++t) {
+    const float* src = x + t * in;
+    float* dst = prepared.x.data() + t * in;
+    if (bits == 4) {
+      for (std::int64_t block = 0; block < in; block += 2 * n)
+        for (std::int64_t k = 0; k < n; ++k) {
+          dst[block + k] = src[block + 2 * k];
+          dst[block + n + k] = src[block + 2 * k + 1];
+        }
+    } else {
+      std::copy_n(src, in, dst);
+    }
+    for (std::int64_t j = 0; j < in; ++j)
+      prepared.group_sums[static_cast<std::size_t>(t * groups + j / group_size)] += src[j];
+  }
+  return prepared;
+}
+
+template <int kBits, int kRows, int kTokens>
+HWY_INLINE void QuantRowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
+                             std::int64_t t0, float* y) {
+  const DF df;
+  const hn::Rebind<std::uint8_t, DF> d8;
+  const hn::Rebind<std::uint32_t, DF> d32;
+  const hn::Rebind<std::int32_t, DF> di32;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const QuantizedData& q = w.quant;
+  const std::int64_t in = w.in_features, out = w.out_features;
+  const std::int64_t group = q.group_size, groups = in / group;
+  const std::int64_t row_bytes = in * kBits / 8, group_bytes = group * kBits / 8;
+  const std::size_t scale_bytes = dtype_size(q.scale_dtype);
+
+  thread_local std::vector<float> scales, biases;
+  scales.resize(static_cast<std::size_t>(kRows * groups));
+  biases.resize(scales.size());
+  const std::uint8_t* rows[kRows];
+  for (int r = 0; r < kRows; ++r) {
+    const std::int64_t row = row0 + r;
+    rows[r] = reinterpret_cast<const std::uint8_t*>(q.packed) + row * row_bytes;
+    Widen(static_cast<const std::byte*>(q.scales) + row * groups * scale_bytes, q.scale_dtype,
+          groups, scales.data() + r * groups);
+    Widen(static_cast<const std::byte*>(q.biases) + row * groups * scale_bytes, q.scale_dtype,
+          groups, biases.data() + r * groups);
+  }
+
+  VF acc[kRows][kTokens];
+  float bias_terms[kRows][kTokens] = {};
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
+  const auto nibble_mask = hn::Set(d32, 0xFu);
+  for (std::int64_t g = 0; g < groups; ++g) {
+    const float* xg = input.x.data() + t0 * in + g * group;
+    for (int r = 0; r < kRows; ++r) {
+      const std::uint8_t* p = rows[r] + g * group_bytes;
+      VF gacc[kTokens];
+      for (int t = 0; t < kTokens; ++t) gacc[t] = hn::Zero(df);
+      if constexpr (kBits == 8) {
+        for (std::int64_t k = 0; k < group; k += n) {
+          const VF qv =
+              hn::ConvertTo(df, hn::BitCast(di32, hn::PromoteTo(d32, hn::LoadU(d8, p + k))));
+          for (int t = 0; t < kTokens; ++t)
+            gacc[t] = hn::MulAdd(qv, hn::LoadU(df, xg + t * in + k), gacc[t]);
+        }
+      } else {
+        for (std::int64_t k = 0; k < group; k += 2 * n) {
+          const auto bytes = hn::PromoteTo(d32, hn::LoadU(d8, p + k / 2));
+          const VF lo = hn::ConvertTo(df, hn::BitCast(di32, hn::And(bytes, nibble_mask)));
+          const VF hi = hn::ConvertTo(df, hn::BitCast(di32, hn::ShiftRight<4>(bytes)));
+          for (int t = 0; t < kTokens; ++t) {
+            gacc[t] = hn::MulAdd(lo, hn::LoadU(df, xg + t * in + k), gacc[t]);
+            gacc[t] = hn::MulAdd(hi, hn::LoadU(df, xg + t * in + k + n), gacc[t]);
+          }
+        }
+      }
+      const VF scale = hn::Set(df, scales[static_cast<std::size_t>(r * groups + g)]);
+      const float bias = biases[static_cast<std::size_t>(r * groups + g)];
+      for (int t = 0; t < kTokens; ++t) {
+        acc[r][t] = hn::MulAdd(scale, gacc[t], acc[r][t]);
+        bias_terms[r][t] += bias * input.group_sums[static_cast<std::size_t>((t0 + t) * groups + g)];
+      }
+    }
+  }
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t)
+      y[(t0 + t) * out + row0 + r] = hn::GetLane(hn::SumOfLanes(df, acc[r][t])) + bias_terms[r][t];
+}
+
+template <int kBits, int kTokens>
+void QuantRows(const Matrix& w, const float* x, float* y) {
+  const QuantInput input = PrepareQuantInput(x, kTokens, w.in_features, kBits, w.quant.group_size);
+  const std::int64_t tiles = w.out_features / kRowTile;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t b = 0; b < tiles; ++b)
+    QuantRowTile<kBits, kRowTile, kTokens>(w, b * kRowTile, input, 0, y);
+  for (std::int64_t o = tiles * kRowTile; o < w.out_features; ++o)
+    QuantRowTile<kBits, 1, kTokens>(w, o, input, 0, y);
+}
+
+template <int kTokens>
+void OutMajorForTokens(const Matrix& w, const float* x, float* y) {
+  if (w.quantized()) {
+    if (w.quant.bits == 8) return QuantRows<8, kTokens>(w, x, y);
+    return QuantRows<4, kTokens>(w, x, y);
+  }
+  switch (w.dtype) {
+    case DType::BF16:
+      return FloatRows<DType::BF16, kTokens>(w, x, y);
+    case DType::F16:
+      return FloatRows<DType::F16, kTokens>(w, x, y);
+    default:
+      return FloatRows<DType::F32, kTokens>(w, x, y);
+  }
+}
+
+void OutMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  switch (n_tokens) {
+    case 1:
+      return OutMajorForTokens<1>(w, x, y);
+    case 2:
+      return OutMajorForTokens<2>(w, x, y);
+    case 3:
+      return OutMajorForTokens<3>(w, x, y);
+    default:
+      return OutMajorForTokens<4>(w, x, y);
+  }
+}
+
+// ---- out-major, any batch, batch-invariant ------------------------------------------------------
+//
+// Larger batches run through the same row tiles as decoding, kSmallBatchMaxTokens tokens at a time,
+// so every output is computed by exactly the same arithmetic whatever else is in the batch: a
+// sequence gets bit-identical logits alone, batched with others, prefilled or decoded. Threads take
+// blocks of rows small enough to stay in L2 while every token tile passes over them, so weights are
+// read from memory once per call.
+
+template <DType D, int kTokens>
+HWY_INLINE void FloatRowRange(const Matrix& w, std::int64_t begin, std::int64_t end, const float* x,
+                              float* y) {
+  std::int64_t o = begin;
+  for (; o + kRowTile <= end; o += kRowTile) FloatRowTile<D, kRowTile, kTokens>(w, o, x, y);
+  for (; o < end; ++o) FloatRowTile<D, 1, kTokens>(w, o, x, y);
+}
+
+template <int kBits, int kTokens>
+HWY_INLINE void QuantRowRange(const Matrix& w, std::int64_t begin, std::int64_t end,
+                              const QuantInput& input, std::int64_t t0, float* y) {
+  std::int64_t o = begin;
+  for (; o + kRowTile <= end; o += kRowTile) QuantRowTile<kBits, kRowTile, kTokens>(w, o, input, t0, y);
+  for (; o < end; ++o) QuantRowTile<kBits, 1, kTokens>(w, o, input, t0, y);
+}
+
+// Rows [begin, end) for every token, in tiles of kTiledTokens tokens plus one remainder tile.
+template <DType D>
+void FloatRowsAllTokens(const Matrix& w, std::int64_t begin, std::int64_t end, const float* x,
+                        std::int64_t n_tokens, float* y) {
+  const std::int64_t in = w.in_features, out = w.out_features;
+  std::int64_t t = 0;
+  for (; t + kTiledTokens <= n_tokens; t += kTiledTokens)
+    FloatRowRange<D, kTiledTokens>(w, begin, end, x + t * in, y + t * out);
+  switch (n_tokens - t) {
+    case 1: return FloatRowRange<D, 1>(w, begin, end, x + t * in, y + t * out);
+    case 2: return FloatRowRange<D, 2>(w, begin, end, x + t * in, y + t * out);
+    case 3: return FloatRowRange<D, 3>(w, begin, end, x + t * in, y + t * out);
+    default: return;
+  }
+}
+
+template <int kBits>
+void QuantRowsAllTokens(const Matrix& w, std::int64_t begin, std::int64_t end,
+                        const QuantInput& input, std::int64_t n_tokens, float* y) {
+  std::int64_t t = 0;
+  for (; t + kTiledTokens <= n_tokens; t += kTiledTokens)
+    QuantRowRange<kBits, kTiledTokens>(w, begin, end, input, t, y);
+  switch (n_tokens - t) {
+    case 1: return QuantRowRange<kBits, 1>(w, begin, end, input, t, y);
+    case 2: return QuantRowRange<kBits, 2>(w, begin, end, input, t, y);
+    case 3: return QuantRowRange<kBits, 3>(w, begin, end, input, t, y);
+    default: return;
+  }
+}
+
+void OutMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  const std::int64_t out = w.out_features;
+  const std::int64_t blocks = (out + kRowsPerL2Block - 1) / kRowsPerL2Block;
+  QuantInput input;
+  if (w.quantized()) input = PrepareQuantInput(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const std::int64_t begin = b * kRowsPerL2Block, end = std::min(out, begin + kRowsPerL2Block);
+    if (w.quantized()) {
+      if (w.quant.bits == 8) QuantRowsAllTokens<8>(w, begin, end, input, n_tokens, y);
+      else QuantRowsAllTokens<4>(w, begin, end, input, n_tokens, y);
+      continue;
+    }
+    switch (w.dtype) {
+      case DType::BF16: FloatRowsAllTokens<DType::BF16>(w, begin, end, x, n_tokens, y); break;
+      case DType::F16: FloatRowsAllTokens<DType::F16>(w, begin, end, x, n_tokens, y); break;
+      default: FloatRowsAllTokens<DType::F32>(w, begin, end, x, n_tokens, y); break;
+    }
+  }
+}
+
+// In-major matrices: the decode kernel over token tiles (its per-column sums run over the inputs
+// in a fixed order, independent of the tile).
+void InMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, float* y);
+
+void InMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  const std::int64_t in = w.in_features, out = w.out_features;
+  for (std::int64_t t = 0; t < n_tokens; t += kTiledTokens)
+    InMajorSmallBatch(w, x + t * in, std::min<std::int64_t>(kTiledTokens, n_tokens - t), y + t * out);
+}
+
+// ---- in-major, small batch ---------------------------------------------------------------------
+
+// Columns [c0, c0 + width) of y for kTokens tokens: y[t, c] = Σ_i x[t, i] W[i, c], accumulated in
+// `acc` ([kTokens, width], L1-resident) while the weight rows stream by.
+template <DType D, int kTokens>
+void InMajorBlock(const Matrix& w, const float* x, std::int64_t c0, std::int64_t width, float* acc,
+                  float* y) {
+  using S = Stored<D>;
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const std::int64_t in = w.in_features, out = w.out_features, stride = w.row_stride;
+  const auto* base = static_cast<const typename S::T*>(w.data) + c0;
+  const std::int64_t vector_end = width - width % n;
+  std::fill_n(acc, kTokens * width, 0.0f);
+  std::int64_t i = 0;
+  for (; i + kInUnroll <= in; i += kInUnroll) {
+    const typename S::T* r0 = base + i * stride;
+    VF xs[kTokens][kInUnroll];
+    for (int t = 0; t < kTokens; ++t)
+      for (int u = 0; u < kInUnroll; ++u) xs[t][u] = hn::Set(df, x[t * in + i + u]);
+    for (std::int64_t c = 0; c < vector_end; c += n) {
+      VF wv[kInUnroll];
+      for (int u = 0; u < kInUnroll; ++u) wv[u] = S::Load(df, r0 + u * stride + c);
+      for (int t = 0; t < kTokens; ++t) {
+        VF a = hn::LoadU(df, acc + t * width + c);
+        for (int u = 0; u < kInUnroll; ++u) a = hn::MulAdd(wv[u], xs[t][u], a);
+        hn::StoreU(a, df, acc + t * width + c);
+      }
+    }
+    for (std::int64_t c = vector_end; c < width; ++c)
+      for (int u = 0; u < kInUnroll; ++u) {
+        const float wv = S::Scalar(r0 + u * stride + c);
+        for (int t = 0; t < kTokens; ++t) acc[t * width + c] += x[t * in + i + u] * wv;
+      }
+  }
+  for (; i < in; ++i) {
+    const typename S::T* row = base + i * stride;
+    for (std::int64_t c = 0; c < width; ++c) {
+      const float wv = S::Scalar(row + c);
+      for (int t = 0; t < kTokens; ++t) acc[t * width + c] += x[t * in + i] * wv;
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) std::copy_n(acc + t * width, width, y + t * out + c0);
+}
+
+template <DType D, int kTokens>
+void InMajorColumns(const Matrix& w, const float* x, float* y) {
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const std::int64_t out = w.out_features;
+  const std::int64_t threads = omp_get_max_threads();
+  // Whole vectors per block, as few blocks as L1 allows, and a multiple of the thread count.
+  const std::int64_t per_thread = (out + threads - 1) / threads;
+  const std::int64_t blocks = threads * ((per_thread + kInMajorMaxBlock - 1) / kInMajorMaxBlock);
+  const std::int64_t width = ((out + blocks - 1) / blocks + n - 1) / n * n;
+#pragma omp parallel
+  {
+    std::vector<float> acc(static_cast<std::size_t>(kTokens * width));
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::int64_t c0 = b * width;
+      if (c0 < out) InMajorBlock<D, kTokens>(w, x, c0, std::min(width, out - c0), acc.data(), y);
+    }
+  }
+}
+
+template <int kTokens>
+void InMajorForTokens(const Matrix& w, const float* x, float* y) {
+  switch (w.dtype) {
+    case DType::BF16:
+      return InMajorColumns<DType::BF16, kTokens>(w, x, y);
+    case DType::F16:
+      return InMajorColumns<DType::F16, kTokens>(w, x, y);
+    default:
+      return InMajorColumns<DType::F32, kTokens>(w, x, y);
+  }
+}
+
+void InMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  switch (n_tokens) {
+    case 1:
+      return InMajorForTokens<1>(w, x, y);
+    case 2:
+      return InMajorForTokens<2>(w, x, y);
+    case 3:
+      return InMajorForTokens<3>(w, x, y);
+    default:
+      return InMajorForTokens<4>(w, x, y);
+  }
+}
+
+// ---- blocked matrix product (prefill) --------------------------------------------------------
+
+// Dequantizes inputs [k0, k0 + count) (whole groups) of row `row` of a 4/8-bit matrix with a SIMD
+// fast path, in the order PrepareQuantInput gives x: for 4 bits, the even-indexed inputs of each
+// 2N block, then the odd ones.
+template <int kBits>
+void QuantRowSlice(const Matrix& w, std::int64_t row, std::int64_t k0, std::int64_t count,
+                   float* dst) {
+  const DF df;
+  const hn::Rebind<std::uint8_t, DF> d8;
+  const hn::Rebind<std::uint32_t, DF> d32;
+  const hn::Rebind<std::int32_t, DF> di32;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const QuantizedData& q = w.quant;
+  const std::int64_t group = q.group_size, groups = w.in_features / group;
+  const auto* bytes =
+      reinterpret_cast<const std::uint8_t*>(q.packed) + row * (w.in_features * kBits / 8);
+  const auto nibble_mask = hn::Set(d32, 0xFu);
+  for (std::int64_t g0 = k0 / group; g0 < (k0 + count) / group; ++g0) {
+    const std::int64_t index = row * groups + g0;
+    const VF scale = hn::Set(df, load_float_element(q.scales, q.scale_dtype, index));
+    const VF bias = hn::Set(df, load_float_element(q.biases, q.scale_dtype, index));
+    float* out = dst + (g0 * group - k0);
+    const std::uint8_t* p = bytes + g0 * group * kBits / 8;
+    if constexpr (kBits == 8) {
+      for (std::int64_t k = 0; k < group; k += n) {
+        const VF qv =
+            hn::ConvertTo(df, hn::BitCast(di32, hn::PromoteTo(d32, hn::LoadU(d8, p + k))));
+        hn::StoreU(hn::MulAdd(qv, scale, bias), df, out + k);
+      }
+    } else {
+      for (std::int64_t k = 0; k < group; k += 2 * n) {
+        const auto packed = hn::PromoteTo(d32, hn::LoadU(d8, p + k / 2));
+        const VF lo = hn::ConvertTo(df, hn::BitCast(di32, hn::And(packed, nibble_mask)));
+        const VF hi = hn::ConvertTo(df, hn::BitCast(di32, hn::ShiftRight<4>(packed)));
+        hn::StoreU(hn::MulAdd(lo, scale, bias), df, out + k);
+        hn::StoreU(hn::MulAdd(hi, scale, bias), df, out + k + n);
+      }
+    }
+  }
+}
+
+// Inputs [k0, k0 + count) of output row `row` of an out-major matrix, as f32 (for 4/8-bit rows
+// on the fast path, in PrepareQuantInput's order).
+void OutMajorRowSlice(const Matrix& w, std::int64_t row, std::int64_t k0, std::int64_t count,
+                      float* dst) {
+  if (w.quantized()) {
+    const QuantizedData& q = w.quant;
+    if (QuantFastPath(q)) {
+      if (q.bits == 8) return QuantRowSlice<8>(w, row, k0, count, dst);
+      return QuantRowSlice<4>(w, row, k0, count, dst);
+    }
+    const std::int64_t groups = w.in_features / q.group_size;
+    const std::size_t scale_bytes = dtype_size(q.scale_dtype);
+    mlx_dequantize_range(q.packed + row * mlx_packed_words(w.in_features, q.bits),
+                         static_cast<const std::byte*>(q.scales) + row * groups * scale_bytes,
+                         static_cast<const std::byte*>(q.biases) + row * groups * scale_bytes,
+                         q.scale_dtype, q.bits, q.group_size, k0, k0 + count, dst);
+    return;
+  }
+  const std::size_t element = dtype_size(w.dtype);
+  Widen(static_cast<const std::byte*>(w.data) +
+            static_cast<std::size_t>(row * w.row_stride + k0) * element,
+        w.dtype, count, dst);
+}
+
+// panel[kk][j] = W(out o0 + j, in k0 + kk) in f32 for j < width, zero for width ≤ j < panel_width.
+void PackPanel(const Matrix& w, std::int64_t o0, std::int64_t width, std::int64_t panel_width,
+               std::int64_t k0, std::int64_t kc, float* panel, float* scratch) {
+  if (width < panel_width)
+    for (std::int64_t kk = 0; kk < kc; ++kk)
+      std::fill(panel + kk * panel_width + width, panel + (kk + 1) * panel_width, 0.0f);
+  if (w.layout == Matrix::Layout::kInMajor) {
+    const std::size_t element = dtype_size(w.dtype);
+    for (std::int64_t kk = 0; kk < kc; ++kk)
+      Widen(static_cast<const std::byte*>(w.data) +
+                static_cast<std::size_t>((k0 + kk) * w.row_stride + o0) * element,
+            w.dtype, width, panel + kk * panel_width);
+    return;
+  }
+  for (std::int64_t j = 0; j < width; ++j) {
+    OutMajorRowSlice(w, o0 + j, k0, kc, scratch);
+    for (std::int64_t kk = 0; kk < kc; ++kk) panel[kk * panel_width + j] = scratch[kk];
+  }
+}
+
+// tile[m][·] = Σ_kk x[m·x_stride + kk] · panel[kk][·] for m < kM, over two vectors of columns.
+template <int kM>
+HWY_INLINE void MicroKernel(const float* panel, const float* x, std::int64_t x_stride,
+                            std::int64_t kc, float* tile) {
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  VF acc0[kM], acc1[kM];
+  for (int m = 0; m < kM; ++m) acc0[m] = acc1[m] = hn::Zero(df);
+  for (std::int64_t kk = 0; kk < kc; ++kk) {
+    const VF b0 = hn::LoadU(df, panel + kk * 2 * n);
+    const VF b1 = hn::LoadU(df, panel + kk * 2 * n + n);
+    for (int m = 0; m < kM; ++m) {
+      const VF a = hn::Set(df, x[m * x_stride + kk]);
+      acc0[m] = hn::MulAdd(a, b0, acc0[m]);
+      acc1[m] = hn::MulAdd(a, b1, acc1[m]);
+    }
+  }
+  for (int m = 0; m < kM; ++m) {
+    hn::StoreU(acc0[m], df, tile + m * 2 * n);
+    hn::StoreU(acc1[m], df, tile + m * 2 * n + n);
+  }
+}
+
+template <int kM = kMr>
+void MicroKernelUpTo(int m, const float* panel, const float* x, std::int64_t x_stride,
+                     std::int64_t kc, float* tile) {
+  if constexpr (kM > 1) {
+    if (m < kM) return MicroKernelUpTo<kM - 1>(m, panel, x, x_stride, kc, tile);
+  }
+  MicroKernel<kM>(panel, x, x_stride, kc, tile);
+}
+
+void BlockedMatmul(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  const DF df;
+  const std::int64_t panel_width = 2 * static_cast<std::int64_t>(hn::Lanes(df));
+  const std::int64_t in = w.in_features, out = w.out_features;
+  const std::int64_t panels = (out + panel_width - 1) / panel_width;
+  std::fill_n(y, n_tokens * out, 0.0f);
+  // Quantized panels come out in the packed order; x is reordered to match (group sizes are
+  // multiples of the block, and kKc of the group sizes, so chunks never split a block).
+  QuantInput reordered;
+  if (w.quantized() && QuantFastPath(w.quant)) {
+    reordered = PrepareQuantInput(x, n_tokens, in, w.quant.bits, w.quant.group_size);
+    x = reordered.x.data();
+  }
+#pragma omp parallel
+  {
+    // Each thread owns a contiguous range of panels (output columns), so no two threads write
+    // the same y; the input chunk loop is outermost so x[:, chunk] stays in cache across panels.
+    const std::int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
+    const std::int64_t p_begin = panels * id / threads, p_end = panels * (id + 1) / threads;
+    auto panel = hwy::AllocateAligned<float>(static_cast<std::size_t>(kKc * panel_width));
+    auto tile = hwy::AllocateAligned<float>(static_cast<std::size_t>(kMr * panel_width));
+    std::vector<float> scratch(static_cast<std::size_t>(kKc));
+    for (std::int64_t k0 = 0; k0 < in; k0 += kKc) {
+      const std::int64_t kc = std::min(kKc, in - k0);
+      for (std::int64_t p = p_begin; p < p_end; ++p) {
+        const std::int64_t o0 = p * panel_width, width = std::min(panel_width, out - o0);
+        PackPanel(w, o0, width, panel_width, k0, kc, panel.get(), scratch.data());
+        for (std::int64_t t0 = 0; t0 < n_tokens; t0 += kMr) {
+          const int m = static_cast<int>(std::min<std::int64_t>(kMr, n_tokens - t0));
+          MicroKernelUpTo(m, panel.get(), x + t0 * in + k0, in, kc, tile.get());
+          for (int r = 0; r < m; ++r) {
+            float* dst = y + (t0 + r) * out + o0;
+            const float* src = tile.get() + r * panel_width;
+            for (std::int64_t j = 0; j < width; ++j) dst[j] += src[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace llama4
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace llama4::simd {
+
+HWY_EXPORT(OutMajorSmallBatch);
+HWY_EXPORT(InMajorSmallBatch);
+HWY_EXPORT(BlockedMatmul);
+HWY_EXPORT(QuantFastPath);
+HWY_EXPORT(OutMajorTokenTiles);
+HWY_EXPORT(InMajorTokenTiles);
+
+void out_major_token_tiles(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  HWY_DYNAMIC_DISPATCH(OutMajorTokenTiles)(w, x, n_tokens, y);
+}
+
+void in_major_token_tiles(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  HWY_DYNAMIC_DISPATCH(InMajorTokenTiles)(w, x, n_tokens, y);
+}
+
+void out_major_small_batch(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  HWY_DYNAMIC_DISPATCH(OutMajorSmallBatch)(w, x, n_tokens, y);
+}
+
+void in_major_small_batch(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  HWY_DYNAMIC_DISPATCH(InMajorSmallBatch)(w, x, n_tokens, y);
+}
+
+void blocked_matmul(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  HWY_DYNAMIC_DISPATCH(BlockedMatmul)(w, x, n_tokens, y);
+}
+
+bool quantized_fast_path(const QuantizedData& q) {
+  return HWY_DYNAMIC_DISPATCH(QuantFastPath)(q);
+}
+
+std::vector<std::int64_t> available_targets() {
+  std::vector<std::int64_t> targets;
+  const auto usable = static_cast<std::uint64_t>(HWY_TARGETS & hwy::SupportedTargets());
+  constexpr int kTargetBits = 63;
+  for (int bit = 0; bit < kTargetBits; ++bit)  // lower bit = better target
+    if ((usable >> bit) & 1u) targets.push_back(static_cast<std::int64_t>(1) << bit);
+  return targets;
+}
+
+void force_target(std::int64_t target) {
+  hwy::SetSupportedTargetsForTest(target);
+}
+
+std::string target_name(std::int64_t target) {
+  return hwy::TargetName(target);
+}
+
+std::string current_target_name() {
+  const std::vector<std::int64_t> targets = available_targets();
+  return targets.empty() ? "none" : target_name(targets.front());
+}
+
+}  // namespace llama4::simd
+#endif  // HWY_ONCE

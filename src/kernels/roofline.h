@@ -1,0 +1,24 @@
+// Machine limits for roofline figures, measured rather than looked up: the multi-threaded read
+// bandwidth of main memory (decode is bound by it) and the arithmetic peaks of the instructions
+// the kernels use or could use (prefill is bound by them).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace llama4 {
+
+// Bytes per second of a streaming read (sum) of a `bytes`-sized buffer by `threads` threads, the
+// best of `repeats` passes after one warm-up pass.
+double measure_read_bandwidth(std::size_t bytes, int threads, int repeats);
+
+// Floating-point operations per second (an FMA counts 2) of independent f32 FMA chains on the
+// best SIMD target, all `threads` threads busy.
+double measure_f32_fma_peak(int threads);
+
+// Same for the AVX-512 BF16 dot product (vdpbf16ps: 2 products and 2 adds per f32 lane) and the
+// VNNI int8 dot product (vpdpbusd: 4 products and 4 adds per i32 lane), when the CPU has them.
+std::optional<double> measure_bf16_dot_peak(int threads);
+std::optional<double> measure_int8_dot_peak(int threads);
+
+}  // namespace llama4

@@ -1,0 +1,245 @@
+// linear() against a plain scalar product, for every SIMD target this CPU runs, every stored
+// format (f32, bf16, f16, mlx 4/8-bit with group sizes 32/64/128), both storage orders, row
+// strides, odd sizes and the batch sizes of both the streaming and the blocked kernels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/linear_simd.h"
+#include "kernels/mlx_quant.h"
+
+namespace llama4 {
+namespace {
+
+constexpr double kRelativeTolerance = 1e-5;  // of Σ|x·w|: f32 sums in a different order
+const std::int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 9, 17};
+
+// A weight matrix with its storage and its exact f32 values W(o, i).
+struct TestMatrix {
+  Matrix m;
+  std::vector<float> values;  // [out, in]
+  std::vector<std::uint16_t> half;
+  std::vector<float> single;
+  std::vector<std::uint32_t> packed;
+  std::vector<std::uint16_t> scales, biases;  // bf16
+};
+
+float value_at(const TestMatrix& t, std::int64_t o, std::int64_t i) {
+  return t.values[static_cast<std::size_t>(o * t.m.in_features + i)];
+}
+
+// Plain float matrix [out, in] stored as `dtype`, out-major or in-major, with `pad` extra elements
+// per stored row.
+TestMatrix make_float_matrix(DType dtype, Matrix::Layout layout, std::int64_t out, std::int64_t in,
+                             std::int64_t pad, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  TestMatrix t;
+  t.m.dtype = dtype;
+  t.m.layout = layout;
+  t.m.out_features = out;
+  t.m.in_features = in;
+  const bool out_major = layout == Matrix::Layout::kOutMajor;
+  const std::int64_t stored_rows = out_major ? out : in, row_len = out_major ? in : out;
+  t.m.row_stride = row_len + pad;
+  const std::size_t total = static_cast<std::size_t>(stored_rows * t.m.row_stride);
+  t.values.assign(static_cast<std::size_t>(out * in), 0.0f);
+  t.half.assign(total, 0);
+  t.single.assign(total, 0.0f);
+  for (std::int64_t r = 0; r < stored_rows; ++r)
+    for (std::int64_t c = 0; c < t.m.row_stride; ++c) {
+      const float v = normal(rng);
+      const std::size_t k = static_cast<std::size_t>(r * t.m.row_stride + c);
+      float stored = v;
+      if (dtype == DType::BF16) {
+        t.half[k] = f32_to_bf16(v);
+        stored = bf16_to_f32(t.half[k]);
+      } else if (dtype == DType::F16) {
+        t.half[k] = f32_to_f16(v);
+        stored = f16_to_f32(t.half[k]);
+      } else {
+        t.single[k] = v;
+      }
+      if (c >= row_len) continue;  // padding: never read
+      const std::int64_t o = out_major ? r : c, i = out_major ? c : r;
+      t.values[static_cast<std::size_t>(o * in + i)] = stored;
+    }
+  t.m.data = dtype == DType::F32 ? static_cast<const void*>(t.single.data()) : t.half.data();
+  return t;
+}
+
+// Independent unpacking: element j sits at bit j·bits of the row's little-endian word stream.
+std::uint32_t field(const std::uint32_t* row, std::int64_t j, int bits) {
+  return (row[(j * bits) / 32] >> ((j * bits) % 32)) & ((1u << bits) - 1u);
+}
+
+TestMatrix make_quantized_matrix(int bits, int group_size, std::int64_t out, std::int64_t in,
+                                 std::mt19937& rng) {
+  std::uniform_int_distribution<std::uint32_t> word(0, 0xffffffffu);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  TestMatrix t;
+  t.m.dtype = DType::U32;
+  t.m.out_features = out;
+  t.m.in_features = in;
+  t.m.row_stride = in;
+  const std::int64_t words = in * bits / 32, groups = in / group_size;
+  t.packed.resize(static_cast<std::size_t>(out * words));
+  for (auto& w : t.packed) w = word(rng);
+  t.scales.resize(static_cast<std::size_t>(out * groups));
+  t.biases.resize(t.scales.size());
+  for (auto& s : t.scales) s = f32_to_bf16(0.01f * normal(rng));
+  for (auto& b : t.biases) b = f32_to_bf16(normal(rng));
+  t.values.resize(static_cast<std::size_t>(out * in));
+  for (std::int64_t o = 0; o < out; ++o)
+    for (std::int64_t i = 0; i < in; ++i) {
+      const std::size_t g = static_cast<std::size_t>(o * groups + i / group_size);
+      t.values[static_cast<std::size_t>(o * in + i)] =
+          bf16_to_f32(t.scales[g]) *
+              static_cast<float>(field(t.packed.data() + o * words, i, bits)) +
+          bf16_to_f32(t.biases[g]);
+    }
+  t.m.data = t.packed.data();
+  t.m.quant = {t.packed.data(), t.scales.data(), t.biases.data(), DType::BF16, bits, group_size};
+  return t;
+}
+
+void expect_matches_reference(const TestMatrix& t, std::int64_t n_tokens, std::mt19937& rng,
+                              const std::string& what) {
+  const std::int64_t in = t.m.in_features, out = t.m.out_features;
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<std::size_t>(n_tokens * in));
+  for (float& v : x) v = normal(rng);
+  std::vector<float> y(static_cast<std::size_t>(n_tokens * out), NAN);
+  linear(t.m, x.data(), n_tokens, y.data());
+  int failures = 0;
+  for (std::int64_t tok = 0; tok < n_tokens && failures < 3; ++tok)
+    for (std::int64_t o = 0; o < out && failures < 3; ++o) {
+      double expected = 0.0, magnitude = 0.0;
+      for (std::int64_t i = 0; i < in; ++i) {
+        const double term =
+            static_cast<double>(x[static_cast<std::size_t>(tok * in + i)]) * value_at(t, o, i);
+        expected += term;
+        magnitude += std::abs(term);
+      }
+      const double got = y[static_cast<std::size_t>(tok * out + o)];
+      if (!(std::abs(got - expected) <= kRelativeTolerance * magnitude + 1e-6)) {
+        ADD_FAILURE() << what << " target " << simd::current_target_name() << " tokens " << n_tokens
+                      << " token " << tok << " output " << o << ": got " << got << ", expected "
+                      << expected;
+        ++failures;
+      }
+    }
+}
+
+// Runs `body` once per SIMD target this CPU supports, then restores the default dispatch.
+template <typename Body>
+void for_each_target(Body body) {
+  const std::vector<std::int64_t> targets = simd::available_targets();
+  ASSERT_FALSE(targets.empty());
+  for (std::int64_t target : targets) {
+    simd::force_target(target);
+    SCOPED_TRACE(simd::target_name(target));
+    EXPECT_EQ(simd::current_target_name(), simd::target_name(target));
+    body();
+  }
+  simd::force_target(0);
+}
+
+TEST(LinearTest, CompilesAVX2AndAVX512TargetsAndABaseline) {
+  std::vector<std::string> names;
+  for (std::int64_t target : simd::available_targets()) names.push_back(simd::target_name(target));
+  ASSERT_GE(names.size(), 2u);  // the best target and the portable baseline at least
+  EXPECT_EQ(names.back(), "SCALAR") << "the baseline target should always be available";
+}
+
+TEST(LinearTest, FloatOutMajorMatchesScalarProduct) {
+  std::mt19937 rng(1);
+  for_each_target([&] {
+    for (DType dtype : {DType::F32, DType::BF16, DType::F16})
+      for (auto [out, in, pad] :
+           {std::tuple{7, 37, 0}, std::tuple{33, 64, 5}, std::tuple{9, 131, 3}}) {
+        const TestMatrix t = make_float_matrix(dtype, Matrix::Layout::kOutMajor, out, in, pad, rng);
+        for (std::int64_t n : kTokenCounts)
+          expect_matches_reference(t, n, rng,
+                                   std::string(dtype_name(dtype)) + " out-major " +
+                                       std::to_string(out) + "x" + std::to_string(in));
+      }
+  });
+}
+
+TEST(LinearTest, FloatInMajorWithRowStrideMatchesScalarProduct) {
+  std::mt19937 rng(2);
+  for_each_target([&] {
+    for (DType dtype : {DType::F32, DType::BF16, DType::F16})
+      for (auto [out, in, pad] :
+           {std::tuple{37, 7, 0}, std::tuple{70, 33, 70}, std::tuple{129, 10, 1}}) {
+        const TestMatrix t = make_float_matrix(dtype, Matrix::Layout::kInMajor, out, in, pad, rng);
+        for (std::int64_t n : kTokenCounts)
+          expect_matches_reference(t, n, rng,
+                                   std::string(dtype_name(dtype)) + " in-major " +
+                                       std::to_string(out) + "x" + std::to_string(in));
+      }
+  });
+}
+
+TEST(LinearTest, QuantizedRowsMatchScalarDequantization) {
+  std::mt19937 rng(3);
+  for_each_target([&] {
+    for (int bits : {4, 8})
+      for (int group : {32, 64, 128})
+        for (std::int64_t out : {1, 6, 13}) {
+          const std::int64_t in = 3 * group;
+          const TestMatrix t = make_quantized_matrix(bits, group, out, in, rng);
+          for (std::int64_t n : kTokenCounts)
+            expect_matches_reference(t, n, rng,
+                                     std::to_string(bits) + "-bit g" + std::to_string(group));
+        }
+  });
+}
+
+TEST(LinearTest, OtherBitWidthsGoThroughTheBlockedProduct) {
+  std::mt19937 rng(4);
+  for (int bits : {2, 3, 6}) {
+    const TestMatrix t = [&] {
+      TestMatrix q;
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      const std::int64_t out = 5, in = 64, group = 32, groups = in / group;
+      std::vector<float> w(static_cast<std::size_t>(out * in));
+      for (float& v : w) v = normal(rng);
+      q.packed.resize(static_cast<std::size_t>(out * mlx_packed_words(in, bits)));
+      q.scales.resize(static_cast<std::size_t>(out * groups));
+      q.biases.resize(q.scales.size());
+      std::vector<float> s(static_cast<std::size_t>(groups)), b(s.size());
+      for (std::int64_t o = 0; o < out; ++o) {
+        mlx_quantize_row(w.data() + o * in, in, bits, group,
+                         q.packed.data() + o * mlx_packed_words(in, bits), s.data(), b.data());
+        for (std::int64_t g = 0; g < groups; ++g) {
+          q.scales[static_cast<std::size_t>(o * groups + g)] =
+              f32_to_bf16(s[static_cast<std::size_t>(g)]);
+          q.biases[static_cast<std::size_t>(o * groups + g)] =
+              f32_to_bf16(b[static_cast<std::size_t>(g)]);
+        }
+      }
+      q.m = Matrix{q.packed.data(),
+                   DType::U32,
+                   Matrix::Layout::kOutMajor,
+                   out,
+                   in,
+                   in,
+                   {q.packed.data(), q.scales.data(), q.biases.data(), DType::BF16, bits,
+                    static_cast<int>(group)}};
+      q.values.resize(w.size());
+      for (std::int64_t o = 0; o < out; ++o) matrix_row_f32(q.m, o, q.values.data() + o * in);
+      return q;
+    }();
+    for (std::int64_t n : {1, 6})
+      expect_matches_reference(t, n, rng, std::to_string(bits) + "-bit");
+  }
+}
+
+}  // namespace
+}  // namespace llama4

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""End-to-end check of `llama4 quantize`: quantizes a bf16 golden fixture to 8 and 4 bits, checks
+the file layout and the packed bits against an independent numpy port of mlx's quantizer, and
+compares the logits of the quantized models with the original's.
+
+Usage: quantize_roundtrip.py LLAMA4_BIN   (exit status 0 when every check passes)
+"""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+_TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(_TESTS_DIR, "reference"))
+sys.path.insert(0, os.path.join(_TESTS_DIR, "fixtures"))
+sys.path.insert(0, os.path.join(_TESTS_DIR, "golden"))
+import configs  # noqa: E402
+import llama4_ref  # noqa: E402
+import make_fixture  # noqa: E402
+import safetensors_io  # noqa: E402
+
+FIXTURE = "bf16_weights"           # Scout-like, bf16, HF fused experts, multimodal layout
+IDS = [3, 17, 42, 99, 5, 150, 7, 64, 12, 199, 33, 8]
+MAX_RELATIVE_ERROR = {8: 0.03, 4: 0.4}    # of max|logit| of the original model (tiny, random)
+ENGINE_TOLERANCE = 1e-4                   # engine vs numpy reference on the dequantized weights
+PREFIX = "language_model.model.layers.0."
+
+
+def read_raw_safetensors(path):
+    """name -> (dtype string, numpy array of the stored integers/floats, no conversion)."""
+    storage = {"U32": "<u4", "BF16": "<u2", "F16": "<f2", "F32": "<f4"}
+    with open(path, "rb") as f:
+        data = f.read()
+    (header_len,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + header_len])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        raw = np.frombuffer(data[8 + header_len + begin:8 + header_len + end], dtype=storage[info["dtype"]])
+        out[name] = (info["dtype"], raw.reshape(info["shape"]))
+    return out
+
+
+def to_f32(dtype, raw):
+    return safetensors_io.bf16_bits_to_float32(raw) if dtype == "BF16" else raw.astype(np.float32)
+
+
+def mlx_quantize(w, bits, group_size):
+    """Independent numpy port of mlx's affine quantizer (float32 throughout)."""
+    w = w.astype(np.float32).reshape(w.shape[0], -1, group_size)
+    n_bins = np.float32((1 << bits) - 1)
+    w_max, w_min = w.max(axis=-1, keepdims=True), w.min(axis=-1, keepdims=True)
+    mask = np.abs(w_min) > np.abs(w_max)
+    scale = np.maximum((w_max - w_min) / n_bins, np.float32(1e-7))
+    scale = np.where(mask, scale, -scale).astype(np.float32)
+    edge = np.where(mask, w_min, w_max)
+    q0 = np.rint(edge / scale)
+    scale = np.where(q0 != 0, edge / np.where(q0 != 0, q0, 1), scale).astype(np.float32)
+    bias = np.where(q0 != 0, edge, np.float32(0)).astype(np.float32)
+    q = np.clip(np.rint((w - bias) / scale), 0, n_bins).astype(np.uint64).reshape(w.shape[0], -1)
+    per_word = 32 // bits
+    q = q.reshape(q.shape[0], -1, per_word)
+    shifts = (np.arange(per_word, dtype=np.uint64) * bits)
+    packed = (q << shifts).sum(axis=-1).astype(np.uint32)
+    return packed, scale[..., 0], bias[..., 0]
+
+
+def unpack(packed, bits):
+    per_word = 32 // bits
+    shifts = np.arange(per_word, dtype=np.uint32) * bits
+    return ((packed[..., None] >> shifts) & ((1 << bits) - 1)).reshape(*packed.shape[:-1], -1)
+
+
+def write_dequantized(tensors, config, out_dir):
+    """A float32 checkpoint holding exactly the weights a quantized folder represents."""
+    dense = {}
+    for name, (dtype, raw) in tensors.items():
+        if name.endswith(".scales") or name.endswith(".biases"):
+            continue
+        if dtype != "U32":
+            dense[name] = to_f32(dtype, raw)
+            continue
+        base = name[:-len(".weight")]
+        (s_dtype, s), (b_dtype, b) = tensors[base + ".scales"], tensors[base + ".biases"]
+        bits = config["quantization"]["bits"]
+        q = unpack(raw, bits).astype(np.float32)
+        group = q.shape[-1] // s.shape[-1]
+        q = q.reshape(*s.shape, group)
+        dense[name] = (q * to_f32(s_dtype, s)[..., None] + to_f32(b_dtype, b)[..., None]).reshape(*s.shape[:-1], -1)
+    os.makedirs(out_dir)
+    config = {k: v for k, v in config.items() if k not in ("quantization", "quantization_config")}
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(config, f)
+    safetensors_io.write_safetensors(os.path.join(out_dir, "model.safetensors"), dense, dtype="F32")
+
+
+def run(cmd):
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+
+
+def logits(binary, model_dir, out_path):
+    run([binary, "eval", "-m", model_dir, "--ids", ",".join(map(str, IDS)), "--logits", out_path])
+    return np.load(out_path)
+
+
+def main():
+    binary = sys.argv[1]
+    failures = []
+
+    def check(ok, message):
+        print(("PASS " if ok else "FAIL ") + message, flush=True)
+        if not ok:
+            failures.append(message)
+
+    entry = next(e for e in configs.CONFIGS if e["name"] == FIXTURE)
+    with tempfile.TemporaryDirectory(prefix="quantize-") as tmp:
+        source = os.path.join(tmp, "bf16")
+        original = make_fixture.make_golden_fixture(source, entry)
+        with open(os.path.join(source, "tokenizer_config.json"), "w") as f:
+            f.write("{}\n")
+        reference = logits(binary, source, os.path.join(tmp, "bf16.npy"))
+        scale = float(np.abs(reference).max())
+        for bits, group in ((8, 32), (4, 32), (4, 64)):
+            out = os.path.join(tmp, f"q{bits}g{group}")
+            run([binary, "quantize", "-m", source, "-o", out, "--bits", str(bits), "--group-size", str(group)])
+            config = json.load(open(os.path.join(out, "config.json")))
+            check(config.get("quantization") == {"group_size": group, "bits": bits},
+                  f"q{bits}g{group}: config.json quantization = {config.get('quantization')}")
+            check(os.path.exists(os.path.join(out, "tokenizer_config.json")), f"q{bits}g{group}: tokenizer files copied")
+            tensors = read_raw_safetensors(os.path.join(out, "model.safetensors"))
+
+            # A plain linear: exact bits and scales of mlx's algorithm.
+            name = PREFIX + "self_attn.q_proj"
+            w = original[name + ".weight"]
+            packed, scales, biases = mlx_quantize(w, bits, group)
+            dtype, stored = tensors[name + ".weight"]
+            check(dtype == "U32" and stored.shape == packed.shape and np.array_equal(stored, packed),
+                  f"q{bits}g{group}: {name}.weight packed words equal the numpy mlx port")
+            s_dtype, s = tensors[name + ".scales"]
+            b_dtype, b = tensors[name + ".biases"]
+            check(s_dtype == "BF16" and b_dtype == "BF16", f"q{bits}g{group}: scales/biases stored as the source dtype")
+            bf16 = lambda v: safetensors_io.round_to_dtype(v, "bf16")  # noqa: E731
+            check(np.array_equal(to_f32(s_dtype, s), bf16(scales)) and np.array_equal(to_f32(b_dtype, b), bf16(biases)),
+                  f"q{bits}g{group}: scales and biases equal the numpy mlx port (bf16-rounded)")
+            levels = unpack(stored, bits).reshape(w.shape[0], -1, group)
+            dequantized = (levels * to_f32(s_dtype, s)[..., None] + to_f32(b_dtype, b)[..., None]).reshape(w.shape)
+            step = np.repeat(np.abs(to_f32(s_dtype, s)), group, axis=-1)
+            # Interior levels (the ends may be clamped when the edge snaps onto a level); bf16
+            # rounding of the scale adds up to 2^-9 of level·scale.
+            interior = ((levels > 0) & (levels < (1 << bits) - 1)).reshape(w.shape)
+            bound = 0.5 * step + levels.reshape(w.shape) * step * 2.0 ** -8 + 1e-6
+            check(np.all(np.abs(dequantized - w)[interior] <= bound[interior]),
+                  f"q{bits}g{group}: dequantized q_proj within half a step of the original")
+
+            # Fused experts become mlx's stacked per-expert layout.
+            gate_up = original[PREFIX + "feed_forward.experts.gate_up_proj"]
+            experts, hidden, width = gate_up.shape[0], gate_up.shape[1], gate_up.shape[2] // 2
+            dtype, gate = tensors[PREFIX + "feed_forward.experts.gate_proj.weight"]
+            check(list(gate.shape) == [experts, width, hidden * bits // 32],
+                  f"q{bits}g{group}: experts.gate_proj.weight shape {list(gate.shape)}")
+            expected_gate, _, _ = mlx_quantize(gate_up[1, :, :width].T.copy(), bits, group)
+            check(np.array_equal(gate[1], expected_gate), f"q{bits}g{group}: expert 1 gate = columns [0, I) transposed")
+            check(PREFIX + "input_layernorm.weight" in tensors and tensors[PREFIX + "input_layernorm.weight"][0] == "BF16",
+                  f"q{bits}g{group}: norms kept as stored")
+
+            quantized = logits(binary, out, os.path.join(tmp, f"q{bits}g{group}.npy"))
+            dequantized_dir = os.path.join(tmp, f"q{bits}g{group}-dequantized")
+            write_dequantized(tensors, config, dequantized_dir)
+            expected = llama4_ref.forward(dequantized_dir, IDS)
+            engine_error = float(np.abs(quantized - expected).max()) / float(np.abs(expected).max())
+            check(engine_error <= ENGINE_TOLERANCE,
+                  f"q{bits}g{group}: engine on packed weights vs numpy reference on the dequantized ones: "
+                  f"{engine_error:.2e} of max|logit|")
+            error = float(np.abs(quantized - reference).max()) / scale
+            check(error <= MAX_RELATIVE_ERROR[bits],
+                  f"q{bits}g{group}: logits max error {error:.4f} of max|logit| (limit {MAX_RELATIVE_ERROR[bits]})")
+    print(f"quantize roundtrip: {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
