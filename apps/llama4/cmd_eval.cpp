@@ -2,7 +2,9 @@
 // token ids and writes the float32 logits of every position as a [T, vocab] .npy file — the
 // interface the golden tests use to compare the engine with the numpy reference. With
 // --decode-from N the first N ids are prefilled as one batch and the rest are fed one at a time
-// through the KV caches, which must give the same logits as one full forward.
+// through the KV caches, which must give the same logits as one full forward. With
+// --check-numerics the first NaN/Inf activation stops the run with the layer and tensor named, and
+// no logits file is written.
 #include <omp.h>
 
 #include <cstdio>
@@ -25,6 +27,7 @@ struct EvalOptions {
   std::int64_t decode_from = -1;
   int threads = 0;
   std::int64_t context_size = 0;
+  bool check_numerics = kCheckNumericsByDefault;
 };
 
 int run_eval(const EvalOptions& options) {
@@ -35,6 +38,7 @@ int run_eval(const EvalOptions& options) {
     throw Error("--decode-from " + std::to_string(options.decode_from) + " is past the " +
                 std::to_string(n) + " ids given");
   const auto model = Model::load(options.model_dir);
+  model->set_check_numerics(options.check_numerics);
   const std::int64_t vocab = model->config().vocab_size;
   InferenceState state(*model, options.context_size > 0 ? options.context_size : n);
 
@@ -66,6 +70,9 @@ const CommandRegistration kEval{
                      "Prefill the first N ids, then feed the rest one at a time");
       cmd.add_option("-t,--threads", options->threads, "Threads (default: all cores)");
       cmd.add_option("-c,--ctx-size", options->context_size, "Context size (default: number of ids)");
+      cmd.add_flag("--check-numerics,!--no-check-numerics", options->check_numerics,
+                   "Stop at the first layer and tensor whose activations hold NaN/Inf "
+                   "(default: on in Debug builds)");
       return [options] { return run_eval(*options); };
     }};
 

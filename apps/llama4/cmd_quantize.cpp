@@ -81,7 +81,9 @@ std::vector<OutputTensor> plan_outputs(const Checkpoint& checkpoint, int group_s
   const auto quantizable = [&](std::int64_t in) { return in % group_size == 0; };
   for (const auto& [name, info] : checkpoint.tensors()) {
     const std::string& stored = info.stored_name;
-    const auto ends_with = [&](const std::string& suffix) { return name.ends_with(suffix); };
+    // A named reference: clang 14 cannot capture a structured binding in a lambda.
+    const std::string& canonical = name;
+    const auto ends_with = [&](const std::string& suffix) { return canonical.ends_with(suffix); };
     if (info.dtype == DType::U32 || name.ends_with(".scales") || name.ends_with(".biases"))
       throw Error("quantize: tensor '" + name + "' in " + info.file + " is already quantized");
     if (!is_float(info.dtype) || info.shape.size() < 2 || info.shape.size() > 3) {

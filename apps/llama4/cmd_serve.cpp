@@ -22,6 +22,7 @@
 #include "server/scheduler.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace llama4::cli {
 namespace {
@@ -67,6 +68,7 @@ int run_serve(ServeOptions o) {
   if (is_demo_model(dir))
     std::fprintf(stderr, "note: %s is a %s\n", o.model_dir.c_str(), kDemoModelNotice);
 
+  set_progress_suppressed(o.quiet);
   const std::unique_ptr<Model> model = Model::load(dir);
   const Tokenizer tokenizer = Tokenizer::load(dir);
   server::ServedModel served;

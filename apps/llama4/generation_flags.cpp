@@ -8,6 +8,7 @@
 
 #include "generate/demo_model.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace llama4::cli {
 
@@ -50,6 +51,7 @@ LoadedModel load_for_generation(const GenerationFlags& flags) {
   loaded.demo = is_demo_model(loaded.dir);
   if (loaded.demo && !flags.quiet)
     std::fprintf(stderr, "note: %s is a %s\n", flags.model_dir.c_str(), kDemoModelNotice);
+  set_progress_suppressed(flags.quiet);  // the loading bar (shown only on a terminal)
   loaded.model = Model::load(loaded.dir);
   if (Tokenizer::available(loaded.dir)) loaded.tokenizer.emplace(Tokenizer::load(loaded.dir));
   loaded.generation = GenerationConfig::load(loaded.dir);

@@ -413,6 +413,8 @@ ModelConfig ModelConfig::from_json_text(const std::string& text, const std::stri
     root = json::parse(text);
   } catch (const json::parse_error& e) {
     throw Error(source + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const json::exception& e) {  // e.g. out_of_range for a number like 1e10000
+    throw Error(source + ": invalid JSON: " + e.what());
   }
   if (!root.is_object()) {
     throw Error(source + ": expected a JSON object at the top level, found " + root.type_name());

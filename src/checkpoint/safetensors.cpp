@@ -35,15 +35,6 @@ constexpr std::string_view kSafetensorsExtension = ".safetensors";
 constexpr std::string_view kLanguageModelPrefix = "language_model.";
 constexpr std::string_view kVisionPrefixes[] = {"vision_model.", "multi_modal_projector."};
 
-std::string shape_string(const std::vector<std::int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ",";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
   // Formatted with snprintf: building it from std::string pieces trips a false -Wrestrict in GCC 12.
   char text[64];
@@ -215,6 +206,9 @@ std::optional<std::string> canonical_name(std::string_view stored) {
 }
 
 std::string read_text_file(const std::filesystem::path& path) {
+  // An ifstream opens a directory without complaint and reads nothing, which would surface as a
+  // misleading "not valid JSON".
+  if (std::filesystem::is_directory(path)) throw Error(path.string() + ": is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open for reading");
   std::ostringstream text;
@@ -268,6 +262,15 @@ std::vector<std::filesystem::path> loose_safetensors_files(const std::filesystem
 }
 
 }  // namespace
+
+std::string shape_string(const std::vector<std::int64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += ",";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
 
 std::int64_t TensorInfo::numel() const {
   std::int64_t count = 1;

@@ -20,6 +20,9 @@
 
 namespace llama4 {
 
+// "[5120,8192]" — how errors show a tensor shape.
+std::string shape_string(const std::vector<std::int64_t>& shape);
+
 struct TensorInfo {
   std::string name;                 // canonical name (see Checkpoint)
   std::string stored_name;          // name as written in the file

@@ -54,6 +54,7 @@ class Reader {
       ok_ = false;
       return;
     }
+    if (n == 0) return;  // `out` may be null (an empty vector's data()): memcpy forbids that
     std::memcpy(out, data_.data() + pos_, n);
     pos_ += n;
   }

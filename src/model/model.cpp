@@ -7,13 +7,17 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "kernels/linear.h"
 #include "kernels/vector_ops.h"
 #include "model/attention.h"
 #include "model/feed_forward.h"
+#include "model/memory_check.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace llama4 {
 
@@ -52,12 +56,54 @@ Model::Model(ModelConfig config, Checkpoint checkpoint)
       weights_(bind_weights(checkpoint_, config_, plan_)),
       rope_(config_.head_dim, config_.rope_theta, config_.rope_scaling) {}
 
+namespace {
+
+// Load stages the progress bar counts. The weights are mapped, not read, so these stages are what
+// loading actually spends time on; pages come in later, on first use.
+enum LoadStage : std::uint64_t { kReadConfig, kMapFiles, kCheckMemory, kBindWeights, kLoadStages };
+
+bool has_safetensors(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir / "model.safetensors.index.json", ec)) return true;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".safetensors") return true;
+  return false;
+}
+
+}  // namespace
+
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir) {
   if (!std::filesystem::exists(dir)) throw Error("model folder not found: " + dir.string());
-  if (!std::filesystem::is_directory(dir)) throw Error("not a model folder: " + dir.string());
+  if (!std::filesystem::is_directory(dir))
+    throw Error("not a model folder: " + dir.string() + " is a file (pass the folder holding " +
+                "config.json and the *.safetensors weights)");
+  const bool has_config = std::filesystem::exists(dir / "config.json");
+  const bool has_weights = has_safetensors(dir);
+  if (!has_config && !has_weights)
+    throw Error("not a model folder: " + dir.string() +
+                " has neither config.json nor *.safetensors weights");
+  if (!has_weights)
+    throw Error("model folder " + dir.string() +
+                " has no weights: expected model.safetensors, model.safetensors.index.json with "
+                "its shards, or other *.safetensors files");
+  const std::string name =
+      dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
+  ProgressBar progress = ProgressBar::for_stderr(kLoadStages);
+  progress.update(kReadConfig, "reading " + name + "/config.json");
   ModelConfig config = ModelConfig::from_file(dir / "config.json");
+  progress.update(kMapFiles, "mapping " + name + " weights");
   Checkpoint checkpoint = Checkpoint::open(dir);
-  return std::unique_ptr<Model>(new Model(std::move(config), std::move(checkpoint)));
+  std::uint64_t weight_bytes = 0;
+  for (const auto& [tensor_name, info] : checkpoint.tensors()) weight_bytes += info.nbytes;
+  progress.update(kCheckMemory, "checking memory");
+  const std::string warning = memory_warning(weight_bytes, read_meminfo(), name);
+  progress.update(kBindWeights,
+                  "binding " + std::to_string(checkpoint.tensors().size()) + " tensors");
+  auto model = std::unique_ptr<Model>(new Model(std::move(config), std::move(checkpoint)));
+  progress.finish("loaded " + name + " (" + format_bytes(weight_bytes) + " mapped from " +
+                  std::to_string(model->checkpoint().files().size()) + " file(s))");
+  if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+  return model;
 }
 
 void Model::forward(std::span<const std::int32_t> tokens, InferenceState& state, LogitsFor which,
@@ -86,6 +132,11 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
   std::int64_t row = 0;
   for (const SequenceStep& step : steps)
     for (std::int32_t token : step.tokens) matrix_row_f32(weights_.embed_tokens, token, h.data() + row++ * hidden);
+  // Checks one [rows, hidden] activation matrix when the numerics guard is on.
+  const auto check = [&](const std::vector<float>& values, std::int64_t layer, std::string_view tensor) {
+    if (check_numerics_) check_activations_finite(values, hidden, layer, tensor);
+  };
+  check(h, kNoLayer, "token embeddings");
 
   std::vector<AttentionSegment> segments(steps.size());
   std::vector<float> normed(h.size()), block_out(h.size());
@@ -101,6 +152,7 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
     for (std::int64_t t = 0; t < rows; ++t)
       rms_norm(h.data() + t * hidden, hidden, config_.rms_norm_eps, &layer.input_norm, normed.data() + t * hidden);
     attention_block(config_, spec, layer, rope_, segments, normed.data(), rows, block_out.data());
+    check(block_out, static_cast<std::int64_t>(i), "attention output");
     axpy(1.0f, block_out.data(), h.data(), rows * hidden);
 
     for (std::int64_t t = 0; t < rows; ++t)
@@ -110,7 +162,9 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
       moe_block(*layer.moe, config_.num_experts_per_tok, normed.data(), rows, hidden, block_out.data());
     else
       swiglu_block(*layer.dense, normed.data(), rows, block_out.data());
+    check(block_out, static_cast<std::int64_t>(i), spec.moe ? "MoE output" : "feed-forward output");
     axpy(1.0f, block_out.data(), h.data(), rows * hidden);
+    check(h, static_cast<std::int64_t>(i), "residual stream");
   }
 
   // Output head only for the rows that need logits: with a 202,048-token vocabulary it is the
@@ -132,6 +186,8 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
              &weights_.final_norm, normed.data() + r * hidden);
   std::vector<float> all_logits(static_cast<std::size_t>(n_logit_rows * config_.vocab_size));
   if (n_logit_rows > 0) linear(weights_.lm_head, normed.data(), n_logit_rows, all_logits.data());
+  if (check_numerics_)
+    check_activations_finite(all_logits, config_.vocab_size, kNoLayer, "output logits");
 
   const auto vocab = static_cast<std::size_t>(config_.vocab_size);
   std::size_t next = 0;

@@ -14,6 +14,7 @@
 #include "kernels/rope.h"
 #include "model/kv_cache.h"
 #include "model/layer_plan.h"
+#include "model/numerics_check.h"
 #include "model/weights.h"
 
 namespace llama4 {
@@ -72,6 +73,11 @@ class Model {
   // sequence's logits do not depend on what else is in the batch.
   void forward_batch(std::span<const SequenceStep> steps) const;
 
+  // With the check on, forward calls stop with an Error naming the first layer and tensor whose
+  // activations hold NaN/Inf (see model/numerics_check.h). On by default in Debug builds.
+  void set_check_numerics(bool on) { check_numerics_ = on; }
+  bool check_numerics() const { return check_numerics_; }
+
  private:
   Model(ModelConfig config, Checkpoint checkpoint);
 
@@ -80,6 +86,7 @@ class Model {
   Checkpoint checkpoint_;
   ModelWeights weights_;
   RopeTable rope_;
+  bool check_numerics_ = kCheckNumericsByDefault;
 };
 
 }  // namespace llama4

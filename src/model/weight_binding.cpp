@@ -5,6 +5,7 @@
 // time.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,15 +22,6 @@ constexpr std::int64_t kPackedWordBits = 32;    // mlx packs quantized fields in
 
 bool is_float_dtype(DType t) {
   return t == DType::F32 || t == DType::BF16 || t == DType::F16;
-}
-
-std::string shape_string(const std::vector<std::int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ",";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
 }
 
 const void* offset_elements(const void* base, DType dtype, std::int64_t elements) {
@@ -57,6 +49,13 @@ class WeightBinder {
       return nullptr;
     }
     consumed_.insert(name);
+    // Kernels read elements in place through typed pointers. A header that is not padded (or a
+    // tensor after one of odd size) leaves data misaligned, which is undefined behaviour there.
+    const std::size_t alignment = dtype_size(info->dtype);
+    if (info->nbytes > 0 && reinterpret_cast<std::uintptr_t>(info->data) % alignment != 0)
+      problem("tensor '" + name + "': data in " + info->file + " is not aligned to its " +
+              std::to_string(alignment) + "-byte dtype " + std::string(dtype_name(info->dtype)) +
+              " (the header is not padded; rewrite the file with a standard safetensors writer)");
     return info;
   }
 

@@ -70,6 +70,16 @@ TEST_F(PromptCacheBadInputTest, TokenCountWhoseByteSizeWrapsIsRefused) {
   EXPECT_EQ(generator_->state().position(), 0);
 }
 
+// Found by fuzz_prompt_cache: an empty token list made the reader memcpy zero bytes into the null
+// data() of an empty vector (undefined behaviour, reported by UBSan in the sanitized build).
+TEST_F(PromptCacheBadInputTest, EmptyTokenListWithNoLayersIsRefusedCleanly) {
+  std::string payload;
+  append(payload, std::uint64_t{0});  // no tokens
+  append(payload, std::uint32_t{0});  // no layers: the model has one
+  EXPECT_THAT(load_with_payload(payload), HasSubstr("layer count differs"));
+  EXPECT_TRUE(generator_->cached_tokens().empty());
+}
+
 TEST_F(PromptCacheBadInputTest, TokenOutsideTheVocabularyIsRefused) {
   std::string payload;
   append(payload, std::uint64_t{1});

@@ -2,6 +2,7 @@
 // gets alone (the server's continuous batching relies on it), and prefill-then-decode must match a
 // single full forward.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
@@ -17,7 +18,9 @@ namespace {
 class BatchForwardTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = std::filesystem::temp_directory_path() / "llama4_batch_forward_test";
+    // One folder per process: CTest runs this suite's tests as parallel processes.
+    dir_ = std::filesystem::temp_directory_path() /
+           ("llama4_batch_forward_test_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     ModelConfig config = synthetic_config("tiny", 4, 300);
     config.attention_chunk_size = 5;  // sequences below cross several chunk boundaries
