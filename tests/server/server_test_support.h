@@ -98,7 +98,8 @@ class TestServer {
   ServerMetrics& metrics() { return metrics_; }
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(120, 0);
+    c.set_read_timeout(600, 0);  // generous: the sanitized build on a loaded machine is slow
+    c.set_connection_timeout(60, 0);
     return c;
   }
 

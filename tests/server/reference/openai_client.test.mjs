@@ -51,7 +51,7 @@ async function stopServer(child) {
 }
 
 const clientFor = (server, apiKey = "none") =>
-  new OpenAI({ baseURL: `${server.baseURL}/v1`, apiKey, maxRetries: 0, timeout: 120_000 });
+  new OpenAI({ baseURL: `${server.baseURL}/v1`, apiKey, maxRetries: 0, timeout: 600_000 });
 
 async function metric(server, name) {
   const text = await (await fetch(`${server.baseURL}/metrics`)).text();
