@@ -16,7 +16,7 @@ import sys
 import time
 
 TIMEOUT_S = 60
-INTERRUPT_AFTER_S = 0.5  # the answer would run for thousands of tokens
+INTERRUPT_AFTER_S = 0.2  # into the answer, which would run for thousands of tokens
 TIMING = re.compile(rb"prompt: (\d+) tokens \((\d+) cached\)")
 
 
@@ -39,9 +39,26 @@ def main():
                 break
             output += chunk
 
+    def read_more_than(length):
+        """Reads until the output is longer than `length` bytes (or the timeout)."""
+        nonlocal output
+        deadline = time.time() + TIMEOUT_S
+        while len(output) <= length and time.time() < deadline:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+
     read_until(rb"> ", 1)
     for turn, message in enumerate([b"Hello there\n", b"Tell me more\n"], start=1):
         os.write(fd, message)
+        # Ctrl-C once the answer is streaming: the terminal's echo of the message, then its text.
+        echo = message.rstrip(b"\n")
+        read_until(re.escape(echo) + rb"\r?\n", turn)
+        read_more_than(output.rfind(echo) + len(echo) + 2)
         time.sleep(INTERRUPT_AFTER_S)
         os.write(fd, b"\x03")
         read_until(TIMING, turn)

@@ -3,7 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <thread>
 
 #include "test_corpus.h"
@@ -170,21 +169,16 @@ TEST(StreamingDecoder, ConcatenationEqualsDecodeOnCorpus) {
   EXPECT_GT(split_characters, 0) << "the corpus should contain characters split across tokens";
 }
 
-TEST(Llama4Tokenizer, LongRunsOfOneClassAreNotQuadratic) {
+TEST(Llama4Tokenizer, LongRunsOfOneClassRoundTrip) {
+  // Long runs of one character class are where a naive BPE merge goes quadratic; their speed is
+  // measured by bench/tokenizer_bench.cpp (a benchmark, not a timed test). Here: exact results.
   const Tokenizer& tok = llama4_tokenizer();
-  constexpr std::size_t kRun = 1024 * 1024;
-  // tiktoken's quadratic merge takes minutes on 1 MiB; an O(n log n) merge well under a second.
-  constexpr double kLimitSeconds = 5.0;
+  constexpr std::size_t kRun = 256 * 1024;
   for (const char c : {'a', ' ', '7', '!'}) {
     const std::string text(kRun, c);
-    const auto start = std::chrono::steady_clock::now();
     const auto ids = tok.encode(text);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_LT(seconds, kLimitSeconds) << "run of '" << c << "'";
-    EXPECT_EQ(tok.decode(ids), text);
-    std::cout << "[ info ] 1 MiB run of '" << c << "': " << ids.size() << " tokens in " << seconds
-              << " s\n";
+    EXPECT_EQ(tok.decode(ids), text) << "run of '" << c << "'";
+    EXPECT_LT(ids.size(), kRun / 2) << "run of '" << c << "' should merge into multi-byte tokens";
   }
 }
 
@@ -205,27 +199,6 @@ TEST(Llama4Tokenizer, ConcurrentEncodesAgree) {
     });
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
-}
-
-TEST(Llama4Tokenizer, ReportsLoadTimeAndThroughput) {
-  auto start = std::chrono::steady_clock::now();
-  const Tokenizer tok = Tokenizer::load(llama4_model_file());
-  const double load_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::string text;
-  for (const auto& t : tokenizer_corpus(/*include_huge_runs=*/false)) text += t + "\n";
-  constexpr std::size_t kTargetBytes = 10 * 1024 * 1024;
-  const std::size_t repeats = kTargetBytes / text.size() + 1;
-  std::size_t tokens = 0;
-  start = std::chrono::steady_clock::now();
-  for (std::size_t r = 0; r < repeats; ++r) tokens += tok.encode(text).size();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double mb_per_s = static_cast<double>(repeats * text.size()) / 1e6 / seconds;
-  std::cout << "[ info ] load " << load_ms << " ms; encode " << mb_per_s << " MB/s ("
-            << repeats * text.size() / 1e6 << " MB, " << tokens << " tokens, one thread)\n";
-  EXPECT_GT(mb_per_s, 1.0);
-  EXPECT_GT(tokens, 0u);
 }
 
 }  // namespace
