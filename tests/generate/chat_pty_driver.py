@@ -12,6 +12,8 @@ import json
 import os
 import pty
 import re
+import select
+import signal
 import sys
 import time
 
@@ -27,10 +29,14 @@ def main():
         os.execv(binary, [binary, "chat", "-m", model, "--temp", "0", "-n", "3000", "-c", "4096"])
     output = b""
 
-    def read_until(pattern, count):
+    def read_while(waiting):
+        """Reads while waiting() holds, until end of output or TIMEOUT_S: never blocks forever."""
         nonlocal output
         deadline = time.time() + TIMEOUT_S
-        while len(re.findall(pattern, output)) < count and time.time() < deadline:
+        while waiting() and time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
+            if not ready:
+                break
             try:
                 chunk = os.read(fd, 4096)
             except OSError:
@@ -39,32 +45,28 @@ def main():
                 break
             output += chunk
 
+    def read_until(pattern, count):
+        read_while(lambda: len(re.findall(pattern, output)) < count)
+
     def read_more_than(length):
-        """Reads until the output is longer than `length` bytes (or the timeout)."""
-        nonlocal output
-        deadline = time.time() + TIMEOUT_S
-        while len(output) <= length and time.time() < deadline:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
+        read_while(lambda: len(output) <= length)
 
     read_until(rb"> ", 1)
     for turn, message in enumerate([b"Hello there\n", b"Tell me more\n"], start=1):
         os.write(fd, message)
         # Ctrl-C once the answer is streaming: the terminal's echo of the message, then its text.
         echo = message.rstrip(b"\n")
-        read_until(re.escape(echo) + rb"\r?\n", turn)
+        read_until(re.escape(echo) + rb"\r?\n", 1)
         read_more_than(output.rfind(echo) + len(echo) + 2)
         time.sleep(INTERRUPT_AFTER_S)
         os.write(fd, b"\x03")
         read_until(TIMING, turn)
     os.write(fd, b"/exit\n")
-    read_until(rb"$nothing", 1)  # read to the end
-    _, status = os.waitpid(pid, 0)
+    read_while(lambda: True)  # read to the end of the output
+    finished, status = os.waitpid(pid, os.WNOHANG)
+    if finished == 0:  # still running after /exit: a failure, but never a hang
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
     turns = [[int(a), int(b)] for a, b in TIMING.findall(output)]
     print(json.dumps({
         "turns": turns,
