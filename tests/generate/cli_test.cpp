@@ -202,8 +202,13 @@ TEST_F(CliTest, ChatInATerminalSurvivesCtrlCAndReusesTheCache) {
   const std::string python = testing::python();
   int status = 0;
   const std::string driver = (testing::source_dir() / "tests/generate/chat_pty_driver.py").string();
+  // The full-size demo model: its greedy answers run long enough to be interrupted (the 2-layer
+  // one used elsewhere answers in a few tokens, before any Ctrl-C could arrive).
+  const std::filesystem::path long_demo = dir_->path() / "demo-long";
+  write_demo_model(long_demo);
   const std::string out = testing::run_command(
-      quoted(python) + " " + quoted(driver) + " " + quoted(llama4_bin()) + " " + quoted(demo()),
+      quoted(python) + " " + quoted(driver) + " " + quoted(llama4_bin()) + " " +
+          quoted(long_demo.string()),
       status);
   ASSERT_EQ(status, 0) << out;
   const auto report = nlohmann::json::parse(out);

@@ -15,7 +15,9 @@ const BIN = process.env.LLAMA4_BIN;
 const CONCURRENT_CLIENTS = 16;
 const LOAD_REQUESTS = 64;
 const LOAD_TIME_CAP_MS = 120_000;
-const RSS_GROWTH_LIMIT = 0.05; // resident memory after the load test: within 5% of before
+// Resident memory after the load test: within 5% of before. A sanitized build's allocator keeps
+// its own caches (and the scripts mark such builds with LLAMA4_SANITIZED), so it gets more room.
+const RSS_GROWTH_LIMIT = process.env.LLAMA4_SANITIZED ? 0.25 : 0.05;
 const START_TIMEOUT_MS = 60_000;
 
 let modelDir;
