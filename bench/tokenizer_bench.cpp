@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
+#include "util/utf8_encode.h"
 
 namespace llama4 {
 namespace {
@@ -42,24 +43,6 @@ class Rng {
  private:
   std::uint64_t state_;
 };
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 constexpr std::array<std::string_view, 40> kWords = {
     "the",     "model",  "token",   "Attention", "is",        "all",        "you",        "need",
@@ -104,16 +87,16 @@ void append_cjk(std::string& out, Rng& rng) {
   for (std::size_t i = 0; i < chars; ++i) {
     switch (rng.below(6)) {
       case 0:
-        append_utf8(out, kKanaFirst + static_cast<char32_t>(rng.below(kKanaCount)));
+        utf8::append_code_point(out, kKanaFirst + static_cast<char32_t>(rng.below(kKanaCount)));
         break;
       case 1:
-        append_utf8(out, kHangulFirst + static_cast<char32_t>(rng.below(kHangulCount)));
+        utf8::append_code_point(out, kHangulFirst + static_cast<char32_t>(rng.below(kHangulCount)));
         break;
       case 2:
         out += rng.below(2) ? "，" : "。";
         break;
       default:
-        append_utf8(out, kHanFirst + static_cast<char32_t>(rng.below(kHanCount)));
+        utf8::append_code_point(out, kHanFirst + static_cast<char32_t>(rng.below(kHanCount)));
     }
   }
   out += "\n";

@@ -12,6 +12,7 @@
 
 #include "chat/template_text.h"
 #include "util/error.h"
+#include "util/utf8_encode.h"
 
 namespace llama4::chat {
 namespace {
@@ -47,24 +48,6 @@ std::string normalize_newlines(const std::string& source) {
   }
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 class Lexer {
@@ -347,7 +330,7 @@ class Lexer {
           if (ec != std::errc() || ptr != begin + width || cp > 0x10FFFF)
             fail(pos_, std::string("invalid \\") + e + " escape in string literal");
           pos_ += width;
-          append_utf8(out, cp);
+          utf8::append_code_point(out, cp);
           break;
         }
         default:  // Python keeps unknown escapes as written

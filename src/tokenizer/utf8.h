@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/utf8_encode.h"  // append_code_point
+
 namespace llama4::utf8 {
 
 // The replacement character U+FFFD, encoded.
@@ -31,8 +33,5 @@ void require_valid(std::string_view text, std::string_view what);
 
 // Copy of `bytes` with every invalid or incomplete sequence replaced by U+FFFD.
 std::string repair(std::string_view bytes);
-
-// Appends the UTF-8 encoding of `code_point` (must be a Unicode scalar value).
-void append_code_point(std::string& out, char32_t code_point);
 
 }  // namespace llama4::utf8

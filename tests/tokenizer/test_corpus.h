@@ -11,25 +11,9 @@
 #include <utility>
 #include <vector>
 
-namespace llama4::test {
+#include "util/utf8_encode.h"
 
-inline void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+namespace llama4::test {
 
 // Code point ranges the random strings draw from (all stable since Unicode ≤ 6).
 inline const std::vector<std::pair<char32_t, char32_t>>& random_ranges() {
@@ -53,7 +37,7 @@ inline std::string random_unicode(std::mt19937& rng, std::size_t min_bytes) {
   while (out.size() < min_bytes) {
     const auto [lo, hi] = ranges[pick(rng)];
     std::uniform_int_distribution<std::uint32_t> cp(lo, hi);
-    append_utf8(out, static_cast<char32_t>(cp(rng)));
+    utf8::append_code_point(out, static_cast<char32_t>(cp(rng)));
   }
   return out;
 }
