@@ -18,7 +18,7 @@ import sys
 import time
 
 TIMEOUT_S = 60
-INTERRUPT_AFTER_S = 0.2  # into the answer, which would run for thousands of tokens
+INTERRUPT_AFTER_S = 0.0  # at once: a short greedy answer could otherwise finish first
 TIMING = re.compile(rb"prompt: (\d+) tokens \((\d+) cached\)")
 
 
@@ -51,8 +51,9 @@ def main():
     def read_more_than(length):
         read_while(lambda: len(output) <= length)
 
-    read_until(rb"> ", 1)
+    prompt = rb"\n> "  # the input prompt at the start of a line
     for turn, message in enumerate([b"Hello there\n", b"Tell me more\n"], start=1):
+        read_until(prompt, turn)  # type only once chat waits for input, as a person would
         os.write(fd, message)
         # Ctrl-C once the answer is streaming: the terminal's echo of the message, then its text.
         echo = message.rstrip(b"\n")
