@@ -21,6 +21,7 @@
 #include "kernels/linear_simd.h"
 #include "kernels/matrix_traffic.h"
 #include "kernels/roofline.h"
+#include "kv_type_flag.h"
 #include "model/model.h"
 #include "util/error.h"
 
@@ -42,6 +43,7 @@ struct BenchOptions {
   std::int64_t generate = 128;
   int threads = 0;
   int repeat = 3;
+  KvType kv_type = KvType::kF32;
   bool json = false;
 };
 
@@ -188,7 +190,7 @@ int run_bench(const BenchOptions& o) {
   const ModelConfig& config = model->config();
   const TokenCost cost = token_cost(*model);
 
-  InferenceState state(*model, std::max<std::int64_t>(o.prompt, o.generate));
+  InferenceState state(*model, std::max<std::int64_t>(o.prompt, o.generate), o.kv_type);
   std::vector<TestResult> results;
   if (o.prompt > 0) {
     const auto tokens = random_tokens(o.prompt, config.vocab_size);
@@ -230,6 +232,8 @@ int run_bench(const BenchOptions& o) {
   report["simd_target"] = simd::current_target_name();
   report["load_seconds"] = load_time.count();
   report["peak_rss_bytes"] = rss;
+  report["kv_type"] = kv_type_name(o.kv_type);
+  report["kv_cache_bytes"] = state.cache_bytes();
   report["read_bandwidth_bytes_per_second"] = bandwidth;
   report["f32_fma_peak_flops"] = fma_peak;
   if (bf16_peak) report["bf16_dot_peak_flops"] = *bf16_peak;
@@ -264,7 +268,9 @@ int run_bench(const BenchOptions& o) {
     std::printf("| %s %zuL | %s | %.2f GiB | %.2f B | %d | %s | %.2f ± %.2f |\n",
                 model_name.c_str(), model->plan().size(), format.c_str(), size_gib, params_b,
                 threads, r.name.c_str(), r.tokens_per_second.mean, r.tokens_per_second.stdev);
-  std::printf("\nload %.3f s, peak RSS %.2f GiB, SIMD target %s\n", load_time.count(), rss / kGiB,
+  std::printf("\nload %.3f s, peak RSS %.2f GiB, KV cache %s %.1f MiB, SIMD target %s\n",
+              load_time.count(), rss / kGiB, std::string(kv_type_name(o.kv_type)).c_str(),
+              static_cast<double>(state.cache_bytes()) / (kKiB * kKiB),
               simd::current_target_name().c_str());
   std::printf("machine: read bandwidth %.1f GB/s, f32 FMA peak %.1f GFLOP/s", bandwidth / kGiga,
               fma_peak / kGiga);
@@ -304,6 +310,7 @@ const CommandRegistration kBench{
           ->capture_default_str();
       cmd.add_option("-t,--threads", o->threads, "Threads (default: all cores)");
       cmd.add_option("--repeat", o->repeat, "Runs per test")->capture_default_str();
+      add_kv_type_flag(cmd, o->kv_type);
       cmd.add_flag("--json", o->json, "Print one JSON object instead of the table");
       return [o] { return run_bench(*o); };
     }};

@@ -52,7 +52,7 @@ class ChatSession {
       : options_(options),
         loaded_(loaded),
         generate_options_(generate_options(options.flags, loaded)),
-        generator_(*loaded.model, &*loaded.tokenizer, loaded.context_size),
+        generator_(*loaded.model, &*loaded.tokenizer, loaded.context_size, options.flags.kv_type),
         interactive_(::isatty(STDIN_FILENO)) {
     system_ = options.system;
     const auto& settings = loaded.tokenizer->settings();

@@ -109,7 +109,7 @@ int run_generate(const GenerateCommandOptions& o) {
   options.sampling.top_logprobs = o.top_logprobs;
   const std::vector<std::int32_t> ids = prompt_ids(o, loaded);
   const Tokenizer* tokenizer = loaded.tokenizer ? &*loaded.tokenizer : nullptr;
-  Generator generator(*loaded.model, tokenizer, loaded.context_size);
+  Generator generator(*loaded.model, tokenizer, loaded.context_size, o.flags.kv_type);
 
   if (!o.prompt_cache.empty()) {
     const std::string message = load_prompt_cache(o.prompt_cache, loaded.dir, generator);

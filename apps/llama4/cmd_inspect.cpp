@@ -18,17 +18,20 @@ int run_inspect(const std::string& model_dir) {
   std::printf("model: %s (%s)\n", model_dir.c_str(), c.architecture.c_str());
   std::printf("hidden %lld, layers %lld, heads %lld (kv %lld, head_dim %lld), vocab %lld\n",
               static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_hidden_layers),
-              static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.num_key_value_heads),
-              static_cast<long long>(c.head_dim), static_cast<long long>(c.vocab_size));
-  std::printf("experts %lld (top-%lld, width %lld), dense width %lld\n",
-              static_cast<long long>(c.num_local_experts), static_cast<long long>(c.num_experts_per_tok),
-              static_cast<long long>(c.intermediate_size), static_cast<long long>(c.intermediate_size_mlp));
-  std::printf("rope theta %g, scaling %s, qk-norm %s, rms eps %g, tied embeddings %s\n", c.rope_theta,
-              c.rope_scaling.type == RopeScaling::Type::kLlama3 ? "llama3" : "none",
+              static_cast<long long>(c.num_attention_heads),
+              static_cast<long long>(c.num_key_value_heads), static_cast<long long>(c.head_dim),
+              static_cast<long long>(c.vocab_size));
+  std::printf(
+      "experts %lld (top-%lld, width %lld), dense width %lld\n",
+      static_cast<long long>(c.num_local_experts), static_cast<long long>(c.num_experts_per_tok),
+      static_cast<long long>(c.intermediate_size), static_cast<long long>(c.intermediate_size_mlp));
+  std::printf("rope theta %g, scaling %s, qk-norm %s, rms eps %g, tied embeddings %s\n",
+              c.rope_theta, c.rope_scaling.type == RopeScaling::Type::kLlama3 ? "llama3" : "none",
               c.use_qk_norm ? "yes" : "no", c.rms_norm_eps, c.tie_word_embeddings ? "yes" : "no");
-  std::printf("attention chunk %s, temperature tuning %s (floor_scale %g, attn_scale %g)\n\n",
-              c.attention_chunk_size ? std::to_string(*c.attention_chunk_size).c_str() : "none (causal)",
-              c.attn_temperature_tuning ? "on" : "off", c.floor_scale, c.attn_scale);
+  std::printf(
+      "attention chunk %s, temperature tuning %s (floor_scale %g, attn_scale %g)\n\n",
+      c.attention_chunk_size ? std::to_string(*c.attention_chunk_size).c_str() : "none (causal)",
+      c.attn_temperature_tuning ? "on" : "off", c.floor_scale, c.attn_scale);
   std::printf("%s\n", model->plan().to_table().c_str());
 
   std::map<std::string, std::pair<std::size_t, std::size_t>> by_dtype;  // dtype → (count, bytes)
@@ -52,7 +55,8 @@ int run_inspect(const std::string& model_dir) {
 const CommandRegistration kInspect{
     "inspect", "Show a model's config, layer plan and tensors", 40, [](CLI::App& cmd) {
       auto model_dir = std::make_shared<std::string>();
-      cmd.add_option("-m,--model", *model_dir, "Model folder (config.json + *.safetensors)")->required();
+      cmd.add_option("-m,--model", *model_dir, "Model folder (config.json + *.safetensors)")
+          ->required();
       return [model_dir] { return run_inspect(*model_dir); };
     }};
 

@@ -17,6 +17,7 @@
 #include "command.h"
 #include "generate/demo_model.h"
 #include "generate/generation_config.h"
+#include "kv_type_flag.h"
 #include "model/model.h"
 #include "server/http_server.h"
 #include "server/scheduler.h"
@@ -129,6 +130,7 @@ const CommandRegistration kServe{
           ->check(CLI::PositiveNumber);
       cmd.add_option("-c,--ctx-size", o->scheduler.context_size,
                      "Context per slot (default: min(4096, the model's maximum))");
+      add_kv_type_flag(cmd, o->scheduler.kv_type);
       o->scheduler.max_queue = kDefaultMaxQueue;
       cmd.add_option("--max-queue", o->scheduler.max_queue,
                      "Requests that may wait for a slot; more get 503")

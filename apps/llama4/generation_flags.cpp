@@ -36,6 +36,7 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("-t,--threads", f.threads, "Threads (default: all cores)");
   cmd.add_option("-c,--ctx-size", f.context_size,
                  "Context size (default: min(4096, the model's maximum))");
+  add_kv_type_flag(cmd, f.kv_type);
   cmd.add_flag("--truncate", f.truncate_prompt,
                "Drop the oldest prompt tokens when the prompt does not fit");
   cmd.add_flag("-q,--quiet", f.quiet, "Print only the generated text");

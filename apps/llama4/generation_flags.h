@@ -13,6 +13,7 @@
 
 #include "generate/generation_config.h"
 #include "generate/generator.h"
+#include "kv_type_flag.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -32,12 +33,13 @@ struct GenerationFlags {
   std::vector<std::string> stop_strings;
   int threads = 0;
   std::int64_t context_size = 0;
+  KvType kv_type = KvType::kF32;
   bool truncate_prompt = false;
   bool quiet = false;
 };
 
 // Declares -m, -n, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n,
-// --presence-penalty, --frequency-penalty, --seed, --stop, -t, -c, --truncate, --quiet.
+// --presence-penalty, --frequency-penalty, --seed, --stop, -t, -c, --kv-type, --truncate, --quiet.
 void add_generation_flags(CLI::App& cmd, GenerationFlags& flags);
 
 struct LoadedModel {

@@ -74,12 +74,16 @@ class Model {
   std::unique_ptr<Impl> impl_;
 };
 
+// Element type of a Session's KV cache: bf16 halves its memory (keys and values rounded to bf16).
+enum class KvCacheType { kF32, kBf16 };
+
 // One sequence: its KV caches and, for chat(), the conversation so far. Later calls reuse the
 // cached prefix, so a chat turn only processes the new message.
 class Session {
  public:
   // context_size ≤ 0: min(4096, the model's maximum).
-  explicit Session(std::shared_ptr<const Model> model, std::int64_t context_size = 0);
+  explicit Session(std::shared_ptr<const Model> model, std::int64_t context_size = 0,
+                   KvCacheType kv_type = KvCacheType::kF32);
   ~Session();
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;

@@ -55,8 +55,9 @@ double GenerationTimings::generation_tokens_per_second() const {
              : 0.0;
 }
 
-Generator::Generator(const Model& model, const Tokenizer* tokenizer, std::int64_t context_size)
-    : model_(&model), tokenizer_(tokenizer), state_(model, context_size) {}
+Generator::Generator(const Model& model, const Tokenizer* tokenizer, std::int64_t context_size,
+                     KvType kv_type)
+    : model_(&model), tokenizer_(tokenizer), state_(model, context_size, kv_type) {}
 
 void Generator::reset() {
   state_.reset();

@@ -67,7 +67,8 @@ class Generator {
  public:
   // `tokenizer` may be null (ids in, ids out; stop strings are then refused). Both must outlive
   // the Generator. context_size ≤ 0: the model's max_position_embeddings.
-  Generator(const Model& model, const Tokenizer* tokenizer, std::int64_t context_size);
+  Generator(const Model& model, const Tokenizer* tokenizer, std::int64_t context_size,
+            KvType kv_type = KvType::kF32);
 
   GenerationResult generate(std::span<const std::int32_t> prompt, const GenerateOptions& options,
                             const TokenCallback& on_token = {});

@@ -100,10 +100,14 @@ void save_prompt_cache(const std::filesystem::path& file, const std::filesystem:
     w.put(cache.begin());
     w.put(cache.end());
     w.put(row);
+    // Stored as f32 whatever the cache's type, so a file serves either --kv-type.
+    std::vector<float> keys(static_cast<std::size_t>((cache.end() - cache.begin()) * row));
+    std::vector<float> values(keys.size());
     for (std::int64_t p = cache.begin(); p < cache.end(); ++p)
-      w.bytes(cache.key(p, 0), static_cast<std::size_t>(row) * sizeof(float));
-    for (std::int64_t p = cache.begin(); p < cache.end(); ++p)
-      w.bytes(cache.value(p, 0), static_cast<std::size_t>(row) * sizeof(float));
+      cache.read_f32(p, keys.data() + (p - cache.begin()) * row,
+                     values.data() + (p - cache.begin()) * row);
+    w.bytes(keys.data(), keys.size() * sizeof(float));
+    w.bytes(values.data(), values.size() * sizeof(float));
   }
   const std::uint64_t checksum = fnv1a(w.buffer().data(), w.buffer().size());
   w.put(checksum);

@@ -58,10 +58,11 @@ struct Session::Impl {
   std::optional<std::string> system;
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
 
-  Impl(std::shared_ptr<const Model> m, std::int64_t context)
+  Impl(std::shared_ptr<const Model> m, std::int64_t context, KvCacheType kv_type)
       : model(std::move(m)),
         generator(*model->impl().model,
-                  model->impl().tokenizer ? &*model->impl().tokenizer : nullptr, context) {}
+                  model->impl().tokenizer ? &*model->impl().tokenizer : nullptr, context,
+                  kv_type == KvCacheType::kBf16 ? KvType::kBf16 : KvType::kF32) {}
 
   const Model::Impl& m() const { return model->impl(); }
 
@@ -104,12 +105,13 @@ struct Session::Impl {
   }
 };
 
-Session::Session(std::shared_ptr<const Model> model, std::int64_t context_size) {
+Session::Session(std::shared_ptr<const Model> model, std::int64_t context_size,
+                 KvCacheType kv_type) {
   if (!model) throw Error("Session: no model");
   const std::int64_t max = model->max_context();
   const std::int64_t context =
       context_size > 0 ? std::min(context_size, max) : std::min(kDefaultContextCap, max);
-  impl_ = std::make_unique<Impl>(std::move(model), context);
+  impl_ = std::make_unique<Impl>(std::move(model), context, kv_type);
 }
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;

@@ -8,9 +8,13 @@
 
 namespace llama4 {
 
+// a · b, with b in f32 or bf16 (its raw 16 bits, as a bf16 KV cache stores it). Both run the same
+// fixed order of operations, so equal values give bit-equal results whatever their storage.
 float dot(const float* a, const float* b, std::int64_t n);
-// y += a · x
+float dot(const float* a, const std::uint16_t* b_bf16, std::int64_t n);
+// y += a · x, x in f32 or bf16.
 void axpy(float a, const float* x, float* y, std::int64_t n);
+void axpy(float a, const std::uint16_t* x_bf16, float* y, std::int64_t n);
 
 // y = x · rsqrt(mean(x²) + eps) · weight. `weight` may be null for the weightless (qk) norm.
 // x and y may alias.

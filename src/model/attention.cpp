@@ -1,5 +1,6 @@
 // Attention block; see attention.h. Per query the loop runs only over the keys its window makes
-// visible, so a chunked layer costs O(chunk) per token at any context length and no T×T mask exists.
+// visible, so a chunked layer costs O(chunk) per token at any context length and no T×T mask
+// exists.
 #include "model/attention.h"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/vector_ops.h"
+#include "tensor/dtype.h"
 
 namespace llama4 {
 
@@ -20,8 +22,8 @@ namespace {
 
 // RoPE, then qk-norm, then the temperature (which touches q only, so the cache holds untempered
 // keys) — the order of the reference implementation.
-void apply_position_transforms(const ModelConfig& config, const LayerSpec& spec, const RopeTable& rope,
-                               float* q, float* k, std::int64_t position) {
+void apply_position_transforms(const ModelConfig& config, const LayerSpec& spec,
+                               const RopeTable& rope, float* q, float* k, std::int64_t position) {
   const std::int64_t head_dim = config.head_dim;
   const std::int64_t n_heads = config.num_attention_heads, n_kv = config.num_key_value_heads;
   if (spec.use_rope) {
@@ -47,6 +49,51 @@ struct QueryHead {
   std::int64_t head;
 };
 
+// The keys and values one segment's queries see, as elements of its cache's type T: positions
+// before the batch from the cache, the batch's own from `batch_k` / `batch_v` ([rows, kv_width],
+// already rounded to T so a key reads the same from either place).
+template <typename T>
+struct SegmentKv {
+  const AttentionSegment& segment;
+  const T* batch_k;
+  const T* batch_v;
+  std::int64_t kv_width;
+  std::int64_t head_dim;
+
+  std::int64_t batch_offset(std::int64_t position, std::int64_t kv_head) const {
+    return (segment.first_row + position - segment.start) * kv_width + kv_head * head_dim;
+  }
+  const T* key(std::int64_t position, std::int64_t kv_head) const {
+    return position < segment.start ? segment.cache->template key<T>(position, kv_head)
+                                    : batch_k + batch_offset(position, kv_head);
+  }
+  const T* value(std::int64_t position, std::int64_t kv_head) const {
+    return position < segment.start ? segment.cache->template value<T>(position, kv_head)
+                                    : batch_v + batch_offset(position, kv_head);
+  }
+};
+
+// Scaled dot-product attention of one query head over positions [first, position]: softmax of
+// q·k · scale in f32, then the weighted sum of the values into ctx.
+template <typename T>
+void attend(const float* q, const SegmentKv<T>& kv, std::int64_t kv_head, std::int64_t first,
+            std::int64_t position, float scale, std::vector<float>& scores, float* ctx) {
+  const std::int64_t count = position - first + 1;
+  scores.resize(static_cast<std::size_t>(count));
+  for (std::int64_t p = first; p <= position; ++p)
+    scores[static_cast<std::size_t>(p - first)] = dot(q, kv.key(p, kv_head), kv.head_dim) * scale;
+  softmax(scores.data(), count);
+  std::fill_n(ctx, kv.head_dim, 0.0f);
+  for (std::int64_t p = first; p <= position; ++p)
+    axpy(scores[static_cast<std::size_t>(p - first)], kv.value(p, kv_head), ctx, kv.head_dim);
+}
+
+std::vector<std::uint16_t> to_bf16(const std::vector<float>& values) {
+  std::vector<std::uint16_t> out(values.size());
+  std::transform(values.begin(), values.end(), out.begin(), f32_to_bf16);
+  return out;
+}
+
 }  // namespace
 
 void attention_block(const ModelConfig& config, const LayerSpec& spec, const LayerWeights& weights,
@@ -70,15 +117,21 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
 #pragma omp parallel for schedule(static)
     for (std::int64_t t = 0; t < segment.n; ++t) {
       const std::int64_t row = segment.first_row + t;
-      apply_position_transforms(config, spec, rope, q.data() + row * q_width, k.data() + row * kv_width,
-                                segment.start + t);
+      apply_position_transforms(config, spec, rope, q.data() + row * q_width,
+                                k.data() + row * kv_width, segment.start + t);
     }
     for (std::int64_t t = 0; t < segment.n; ++t)
-      for (std::int64_t h = 0; h < n_heads; ++h) work.push_back({&segment, segment.first_row + t, h});
+      for (std::int64_t h = 0; h < n_heads; ++h)
+        work.push_back({&segment, segment.first_row + t, h});
   }
 
-  // Scaled dot-product attention over the visible window only. Keys before a segment's batch come
-  // from its cache, the batch's own keys from k/v.
+  // Attention over the visible window only. Keys before a segment's batch come from its cache,
+  // the batch's own keys from k/v (as bf16 copies for a bf16 cache).
+  const bool any_bf16 =
+      std::any_of(segments.begin(), segments.end(),
+                  [](const AttentionSegment& s) { return s.cache->type() == KvType::kBf16; });
+  const std::vector<std::uint16_t> k_bf16 = any_bf16 ? to_bf16(k) : std::vector<std::uint16_t>();
+  const std::vector<std::uint16_t> v_bf16 = any_bf16 ? to_bf16(v) : std::vector<std::uint16_t>();
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   std::vector<float> context(static_cast<std::size_t>(rows * q_width));
   const auto n_work = static_cast<std::int64_t>(work.size());
@@ -93,29 +146,19 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
       const std::int64_t first = spec.window.first_visible(position);
       const std::int64_t kv_head = item.head / group;
       const float* qh = q.data() + item.row * q_width + item.head * head_dim;
-      const auto batch_row = [&](std::int64_t p) { return segment.first_row + (p - segment.start); };
-      const auto key_at = [&](std::int64_t p) {
-        return p < segment.start ? segment.cache->key(p, kv_head)
-                                 : k.data() + batch_row(p) * kv_width + kv_head * head_dim;
-      };
-      const auto value_at = [&](std::int64_t p) {
-        return p < segment.start ? segment.cache->value(p, kv_head)
-                                 : v.data() + batch_row(p) * kv_width + kv_head * head_dim;
-      };
-      const std::int64_t count = position - first + 1;
-      scores.resize(static_cast<std::size_t>(count));
-      for (std::int64_t p = first; p <= position; ++p)
-        scores[static_cast<std::size_t>(p - first)] = dot(qh, key_at(p), head_dim) * scale;
-      softmax(scores.data(), count);
       float* ctx = context.data() + item.row * q_width + item.head * head_dim;
-      std::fill_n(ctx, head_dim, 0.0f);
-      for (std::int64_t p = first; p <= position; ++p)
-        axpy(scores[static_cast<std::size_t>(p - first)], value_at(p), ctx, head_dim);
+      if (segment.cache->type() == KvType::kBf16)
+        attend(qh,
+               SegmentKv<std::uint16_t>{segment, k_bf16.data(), v_bf16.data(), kv_width, head_dim},
+               kv_head, first, position, scale, scores, ctx);
+      else
+        attend(qh, SegmentKv<float>{segment, k.data(), v.data(), kv_width, head_dim}, kv_head,
+               first, position, scale, scores, ctx);
     }
   }
   for (const AttentionSegment& segment : segments)
-    segment.cache->append(k.data() + segment.first_row * kv_width, v.data() + segment.first_row * kv_width,
-                          segment.start, segment.n);
+    segment.cache->append(k.data() + segment.first_row * kv_width,
+                          v.data() + segment.first_row * kv_width, segment.start, segment.n);
   linear(weights.o, context.data(), rows, out);
 }
 

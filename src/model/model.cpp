@@ -21,12 +21,13 @@
 
 namespace llama4 {
 
-InferenceState::InferenceState(const Model& model, std::int64_t context_size)
+InferenceState::InferenceState(const Model& model, std::int64_t context_size, KvType kv_type)
     : context_size_(context_size > 0 ? context_size : model.config().max_position_embeddings) {
   const ModelConfig& config = model.config();
   caches_.reserve(model.plan().size());
   for (const LayerSpec& spec : model.plan().layers())
-    caches_.emplace_back(spec.window, context_size_, config.num_key_value_heads, config.head_dim);
+    caches_.emplace_back(spec.window, context_size_, config.num_key_value_heads, config.head_dim,
+                         kv_type);
 }
 
 void InferenceState::reset() {
@@ -120,7 +121,8 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
     const std::int64_t start = step.state->position();
     if (start + n > step.state->context_size())
       throw Error("context size exceeded: " + std::to_string(start) + " tokens in the cache + " +
-                  std::to_string(n) + " new > context size " + std::to_string(step.state->context_size()));
+                  std::to_string(n) + " new > context size " +
+                  std::to_string(step.state->context_size()));
     for (std::int32_t token : step.tokens)
       if (token < 0 || token >= config_.vocab_size)
         throw Error("token id " + std::to_string(token) + " is outside the vocabulary [0, " +
@@ -131,9 +133,11 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
   std::vector<float> h(static_cast<std::size_t>(rows * hidden));
   std::int64_t row = 0;
   for (const SequenceStep& step : steps)
-    for (std::int32_t token : step.tokens) matrix_row_f32(weights_.embed_tokens, token, h.data() + row++ * hidden);
+    for (std::int32_t token : step.tokens)
+      matrix_row_f32(weights_.embed_tokens, token, h.data() + row++ * hidden);
   // Checks one [rows, hidden] activation matrix when the numerics guard is on.
-  const auto check = [&](const std::vector<float>& values, std::int64_t layer, std::string_view tensor) {
+  const auto check = [&](const std::vector<float>& values, std::int64_t layer,
+                         std::string_view tensor) {
     if (check_numerics_) check_activations_finite(values, hidden, layer, tensor);
   };
   check(h, kNoLayer, "token embeddings");
@@ -150,7 +154,8 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
       first_row += n;
     }
     for (std::int64_t t = 0; t < rows; ++t)
-      rms_norm(h.data() + t * hidden, hidden, config_.rms_norm_eps, &layer.input_norm, normed.data() + t * hidden);
+      rms_norm(h.data() + t * hidden, hidden, config_.rms_norm_eps, &layer.input_norm,
+               normed.data() + t * hidden);
     attention_block(config_, spec, layer, rope_, segments, normed.data(), rows, block_out.data());
     check(block_out, static_cast<std::int64_t>(i), "attention output");
     axpy(1.0f, block_out.data(), h.data(), rows * hidden);
@@ -159,7 +164,8 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
       rms_norm(h.data() + t * hidden, hidden, config_.rms_norm_eps, &layer.post_attention_norm,
                normed.data() + t * hidden);
     if (spec.moe)
-      moe_block(*layer.moe, config_.num_experts_per_tok, normed.data(), rows, hidden, block_out.data());
+      moe_block(*layer.moe, config_.num_experts_per_tok, normed.data(), rows, hidden,
+                block_out.data());
     else
       swiglu_block(*layer.dense, normed.data(), rows, block_out.data());
     check(block_out, static_cast<std::int64_t>(i), spec.moe ? "MoE output" : "feed-forward output");
@@ -182,8 +188,8 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
   }
   const auto n_logit_rows = static_cast<std::int64_t>(logit_rows.size());
   for (std::int64_t r = 0; r < n_logit_rows; ++r)
-    rms_norm(h.data() + logit_rows[static_cast<std::size_t>(r)] * hidden, hidden, config_.rms_norm_eps,
-             &weights_.final_norm, normed.data() + r * hidden);
+    rms_norm(h.data() + logit_rows[static_cast<std::size_t>(r)] * hidden, hidden,
+             config_.rms_norm_eps, &weights_.final_norm, normed.data() + r * hidden);
   std::vector<float> all_logits(static_cast<std::size_t>(n_logit_rows * config_.vocab_size));
   if (n_logit_rows > 0) linear(weights_.lm_head, normed.data(), n_logit_rows, all_logits.data());
   if (check_numerics_)
@@ -193,8 +199,9 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
   std::size_t next = 0;
   for (const SequenceStep& step : steps) {
     const auto n = step.tokens.size();
-    const std::size_t count = step.which == LogitsFor::kAllPositions ? n
-                              : step.which == LogitsFor::kLastPosition && n > 0 ? 1 : 0;
+    const std::size_t count = step.which == LogitsFor::kAllPositions            ? n
+                              : step.which == LogitsFor::kLastPosition && n > 0 ? 1
+                                                                                : 0;
     if (step.logits != nullptr)
       step.logits->assign(all_logits.begin() + static_cast<std::ptrdiff_t>(next * vocab),
                           all_logits.begin() + static_cast<std::ptrdiff_t>((next + count) * vocab));

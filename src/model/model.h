@@ -23,11 +23,13 @@ class Model;
 
 class InferenceState {
  public:
-  // Caches for `context_size` positions (≤ 0: the model's max_position_embeddings).
-  InferenceState(const Model& model, std::int64_t context_size);
+  // Caches for `context_size` positions (≤ 0: the model's max_position_embeddings) holding
+  // elements of `kv_type`.
+  InferenceState(const Model& model, std::int64_t context_size, KvType kv_type = KvType::kF32);
 
   std::int64_t position() const { return position_; }  // tokens processed so far
   std::int64_t context_size() const { return context_size_; }
+  KvType kv_type() const { return caches_.empty() ? KvType::kF32 : caches_.front().type(); }
   void reset();
   // Rewinds to `position` if every cache still holds what that needs; false otherwise.
   bool rewind(std::int64_t position);

@@ -14,7 +14,7 @@
 namespace llama4::server {
 
 struct Scheduler::Slot {
-  Slot(const Model& model, std::int64_t context) : state(model, context) {}
+  Slot(const Model& model, std::int64_t context, KvType kv_type) : state(model, context, kv_type) {}
 
   InferenceState state;
   bool busy = false;
@@ -79,7 +79,7 @@ void Scheduler::shutdown() {
 void Scheduler::run() {
   std::vector<std::unique_ptr<Slot>> slots;
   for (std::int64_t i = 0; i < options_.parallel; ++i)
-    slots.push_back(std::make_unique<Slot>(model_, options_.context_size));
+    slots.push_back(std::make_unique<Slot>(model_, options_.context_size, options_.kv_type));
   const auto any_busy = [&] {
     return std::any_of(slots.begin(), slots.end(), [](const auto& s) { return s->busy; });
   };

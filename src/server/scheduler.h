@@ -27,6 +27,7 @@ namespace llama4::server {
 struct SchedulerOptions {
   std::int64_t parallel = 4;         // slots
   std::int64_t context_size = 0;     // per slot
+  KvType kv_type = KvType::kF32;     // element type of every slot's KV cache
   std::int64_t max_queue = 64;       // waiting requests beyond the slots
   std::int64_t prefill_chunk = 512;  // prompt tokens a slot feeds per step (keeps others moving)
   std::vector<std::int32_t> end_token_ids;

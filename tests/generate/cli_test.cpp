@@ -170,6 +170,33 @@ TEST_F(CliTest, PromptCacheReuseEqualsColdRunAndDamageIsSafe) {
   EXPECT_NE(err.find("ignoring"), std::string::npos) << err;
 }
 
+// A bf16 KV cache: generation works, a prompt cache saved from it restores exactly (the file keeps
+// the bf16 values as f32), and an unknown type is refused naming the flag.
+TEST_F(CliTest, Bf16KvCacheGeneratesAndItsPromptCacheRestoresExactly) {
+  const std::string cache = (dir_->path() / "bf16.cache").string();
+  const std::string base =
+      "generate -m " + quoted(demo()) +
+      " -p 'Tell me a story about the sea' -n 10 --temp 0 --json --kv-type bf16";
+  int status = 0;
+  std::string err;
+  const auto cold = nlohmann::json::parse(llama4(base, status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_EQ(cold["ids"].size(), 10u);
+  llama4(base + " --prompt-cache " + quoted(cache), status, &err);
+  ASSERT_EQ(status, 0) << err;
+  const auto warm =
+      nlohmann::json::parse(llama4(base + " --prompt-cache " + quoted(cache), status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_NE(err.find("restored"), std::string::npos) << err;
+  EXPECT_GT(warm["timings"]["cached_prompt_tokens"].get<int>(), 0);
+  EXPECT_EQ(warm["ids"], cold["ids"]);
+
+  llama4("generate -m " + quoted(demo()) + " -p hi -n 1 --kv-type f16", status, &err);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(err.find("--kv-type"), std::string::npos) << err;
+  EXPECT_NE(err.find("f16"), std::string::npos) << err;
+}
+
 TEST_F(CliTest, ChatSecondTurnReusesTheFirstTurnsCache) {
   const std::string save = (dir_->path() / "conversation.json").string();
   int status = 0;
@@ -206,10 +233,10 @@ TEST_F(CliTest, ChatInATerminalSurvivesCtrlCAndReusesTheCache) {
   // one used elsewhere answers in a few tokens, before any Ctrl-C could arrive).
   const std::filesystem::path long_demo = dir_->path() / "demo-long";
   write_demo_model(long_demo);
-  const std::string out = testing::run_command(
-      quoted(python) + " " + quoted(driver) + " " + quoted(llama4_bin()) + " " +
-          quoted(long_demo.string()),
-      status);
+  const std::string out =
+      testing::run_command(quoted(python) + " " + quoted(driver) + " " + quoted(llama4_bin()) +
+                               " " + quoted(long_demo.string()),
+                           status);
   ASSERT_EQ(status, 0) << out;
   const auto report = nlohmann::json::parse(out);
   EXPECT_EQ(report["exit_status"], 0);

@@ -9,6 +9,10 @@ compute the reference logits, run
                                                                                   then one at a time)
 
 and require max|engine - reference| <= 1e-4 * max|reference| over the float32 [T, V] logits.
+With --kv-type bf16 the engine keeps a bf16 KV cache and the reference rounds its keys and values
+the same way; the tolerance is then 1e-3 (a key within float32 noise of a bf16 rounding midpoint may
+round the other way), and the engine must also be ten times closer to that reference than to the
+f32-cache one, so the rounding is shown to happen.
 One line per check, then `golden: N passed, M failed`; the exit status is non-zero on any failure.
 The reference self-checks run first (skip with --no-selfcheck).
 """
@@ -31,6 +35,8 @@ import llama4_ref  # noqa: E402
 import make_fixture  # noqa: E402
 
 RELATIVE_TOLERANCE = 1e-4        # of max|reference logit|
+BF16_KV_RELATIVE_TOLERANCE = 1e-3
+BF16_KV_SEPARATION = 10          # engine-to-f32-reference error / engine-to-bf16-reference error
 MIN_ROUTER_MARGIN = 1e-4         # closer top-k logits could flip between float32 and float64
 ENGINE_TIMEOUT_S = 300
 
@@ -49,9 +55,10 @@ class Results:
             self.failed += 1
 
 
-def engine_logits(binary, model_dir, ids, out_path, decode_from, threads):
+def engine_logits(binary, model_dir, ids, out_path, decode_from, threads, kv_type):
     """Runs `llama4 eval`; returns (logits or None, error message)."""
-    cmd = [binary, "eval", "-m", model_dir, "--ids", ",".join(str(t) for t in ids), "--logits", out_path]
+    cmd = [binary, "eval", "-m", model_dir, "--ids", ",".join(str(t) for t in ids), "--logits", out_path,
+           "--kv-type", kv_type]
     if decode_from is not None:
         cmd += ["--decode-from", str(decode_from)]
     if threads:
@@ -70,9 +77,9 @@ def engine_logits(binary, model_dir, ids, out_path, decode_from, threads):
         return None, f"cannot read {out_path}: {e}"
 
 
-def compare(results, name, mode, reference, logits, error):
+def compare(results, name, mode, reference, logits, error, relative_tolerance=RELATIVE_TOLERANCE, f32_kv_reference=None):
     scale = float(np.abs(reference).max())
-    tolerance = RELATIVE_TOLERANCE * scale
+    tolerance = relative_tolerance * scale
     if logits is None:
         results.record(name, mode, False, f"engine failed: {error}")
         return
@@ -90,17 +97,22 @@ def compare(results, name, mode, reference, logits, error):
     if rel > results.worst[0]:
         results.worst = (rel, f"{name} {mode}")
     worst_row = int(np.abs(logits - reference).max(axis=1).argmax())
-    results.record(name, mode, err <= tolerance,
-                   f"max_err={err:.3e} tol={tolerance:.3e} rel={rel:.2e} (worst position {worst_row})")
+    detail = f"max_err={err:.3e} tol={tolerance:.3e} rel={rel:.2e} (worst position {worst_row})"
+    ok = err <= tolerance
+    if f32_kv_reference is not None:
+        f32_err = float(np.abs(logits.astype(np.float64) - f32_kv_reference).max())
+        ok = ok and f32_err >= BF16_KV_SEPARATION * err
+        detail += f" err_vs_f32_cache={f32_err:.3e}"
+    results.record(name, mode, ok, detail)
 
 
-def run_config(entry, binary, threads, keep_dir, results):
+def run_config(entry, binary, threads, keep_dir, results, kv_type="f32"):
     name = entry["name"]
     work = tempfile.mkdtemp(prefix=f"golden-{name}-")
     model_dir = os.path.join(keep_dir, name) if keep_dir else os.path.join(work, "model")
     try:
         make_fixture.make_golden_fixture(model_dir, entry)
-        reference, stats = llama4_ref.forward_with_stats(model_dir, entry["ids"])
+        reference, stats = llama4_ref.forward_with_stats(model_dir, entry["ids"], kv_type)
         margin = stats.get("min_router_margin", np.inf)
         if margin < MIN_ROUTER_MARGIN:
             results.record(name, "config", False, f"fragile fixture: top-k router margin {margin:.1e}; change seed")
@@ -109,11 +121,17 @@ def run_config(entry, binary, threads, keep_dir, results):
             np.save(os.path.join(model_dir, "reference_logits.npy"), reference.astype(np.float32))
             with open(os.path.join(model_dir, "ids.txt"), "w") as f:
                 f.write(",".join(str(t) for t in entry["ids"]) + "\n")
+        checks = {}
+        if kv_type != "f32":
+            checks = {"relative_tolerance": BF16_KV_RELATIVE_TOLERANCE,
+                      "f32_kv_reference": llama4_ref.forward(model_dir, entry["ids"])}
         for split in [None] + entry["splits"]:
             mode = "prefill" if split is None else f"decode-from {split}"
+            if kv_type != "f32":
+                mode += f" kv {kv_type}"
             out_path = os.path.join(work, f"logits-{split}.npy")
-            logits, error = engine_logits(binary, model_dir, entry["ids"], out_path, split, threads)
-            compare(results, name, mode, reference, logits, error)
+            logits, error = engine_logits(binary, model_dir, entry["ids"], out_path, split, threads, kv_type)
+            compare(results, name, mode, reference, logits, error, **checks)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -133,6 +151,8 @@ def main(argv=None):
     parser.add_argument("--names", action="store_true", help="print the configuration names, one per line")
     parser.add_argument("--keep", metavar="DIR", help="write the fixtures (with reference_logits.npy, ids.txt) under DIR and keep them")
     parser.add_argument("-t", "--threads", type=int, default=0, help="pass -t N to llama4 eval (0: don't)")
+    parser.add_argument("--kv-type", choices=["f32", "bf16"], default="f32",
+                        help="KV cache type of the engine (and rounding of the reference's keys and values)")
     parser.add_argument("--no-selfcheck", action="store_true", help="skip the reference self-checks")
     args = parser.parse_args(argv)
 
@@ -156,7 +176,7 @@ def main(argv=None):
 
     results = Results()
     for entry in entries:
-        run_config(entry, args.bin, args.threads, args.keep, results)
+        run_config(entry, args.bin, args.threads, args.keep, results, args.kv_type)
     print(f"golden: {results.passed} passed, {results.failed} failed")
     if results.worst[1]:
         print(f"golden: largest relative error {results.worst[0]:.2e} ({results.worst[1]})")

@@ -1,6 +1,8 @@
-// `llama4 quantize` end to end, driven by tests/kernels/quantize_roundtrip.py: bit-exact packing
-// against a numpy port of mlx's quantizer, the mlx tensor layout, and logits of the quantized
-// model close to the original's (8-bit within 1%).
+// `llama4 quantize` end to end, driven by Python scripts beside this file:
+//  - quantize_roundtrip.py: bit-exact packing against a numpy port of mlx's quantizer, the mlx
+//    tensor layout, the engine on packed weights equal to the numpy reference on the dequantized
+//    ones, and logits of the quantized model close to the original's;
+//  - quantized_agreement.py: 64 greedy tokens of 4- and 8-bit models against the bf16 original.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -8,15 +10,23 @@
 
 namespace {
 
-TEST(QuantizeCliTest, QuantizedFixturesMatchMlxAndTheOriginalLogits) {
+void run_script(const std::string& script) {
   const char* bin = std::getenv("LLAMA4_BIN");
   const char* python = std::getenv("PYTHON");
   const char* source = std::getenv("LLAMA4_SOURCE_DIR");
   if (bin == nullptr || python == nullptr || source == nullptr)
     GTEST_SKIP() << "LLAMA4_BIN, PYTHON and LLAMA4_SOURCE_DIR are set by CTest";
   const std::string command =
-      std::string(python) + " " + source + "/tests/kernels/quantize_roundtrip.py " + bin;
+      std::string(python) + " " + source + "/tests/kernels/" + script + " " + bin;
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+TEST(QuantizeCliTest, QuantizedFixturesMatchMlxAndTheOriginalLogits) {
+  run_script("quantize_roundtrip.py");
+}
+
+TEST(QuantizeCliTest, QuantizedModelsKeepTheGreedyTokensOfTheOriginal) {
+  run_script("quantized_agreement.py");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "model/attention_window.h"
 #include "model/kv_cache.h"
+#include "tensor/dtype.h"
 #include "util/error.h"
 
 namespace llama4 {
@@ -50,8 +51,8 @@ TEST(KvCache, ChunkedCacheHoldsOneChunkWhateverTheContext) {
   cache.append(k.data(), v.data(), 0, 6);
   EXPECT_EQ(cache.begin(), 4);
   EXPECT_EQ(cache.end(), 6);
-  EXPECT_EQ(cache.key(5, 1)[0], 5.0f);
-  EXPECT_EQ(cache.value(4, 0)[2], 104.0f);
+  EXPECT_EQ(cache.key<float>(5, 1)[0], 5.0f);
+  EXPECT_EQ(cache.value<float>(4, 0)[2], 104.0f);
 
   // Two more tokens end exactly at a chunk boundary: nothing is needed any more.
   const auto k2 = filled(2, kHeads * kDim, 6.0f), v2 = filled(2, kHeads * kDim, 106.0f);
@@ -65,8 +66,8 @@ TEST(KvCache, GlobalCacheKeepsEverythingAndRejectsOverflow) {
   const auto k = filled(5, 2, 0.0f);
   cache.append(k.data(), k.data(), 0, 5);
   EXPECT_EQ(cache.begin(), 0);
-  EXPECT_EQ(cache.key(0, 0)[0], 0.0f);
-  EXPECT_EQ(cache.key(4, 0)[1], 4.0f);
+  EXPECT_EQ(cache.key<float>(0, 0)[0], 0.0f);
+  EXPECT_EQ(cache.key<float>(4, 0)[1], 4.0f);
   EXPECT_THROW(cache.append(k.data(), k.data(), 5, 1), Error);
 }
 
@@ -84,6 +85,40 @@ TEST(KvCache, TruncateWithinTheRetainedRangeOnly) {
   EXPECT_FALSE(cache.truncate(2));         // positions 2, 3 were dropped
   EXPECT_TRUE(cache.truncate(5));
   EXPECT_EQ(cache.end(), 5);
+}
+
+TEST(KvCache, Bf16CacheHalvesTheMemoryAndRoundsToNearestEven) {
+  constexpr std::int64_t kHeads = 1, kDim = 4, kContext = 3;
+  const KvCache f32(AttentionWindow{}, kContext, kHeads, kDim, KvType::kF32);
+  KvCache bf16(AttentionWindow{}, kContext, kHeads, kDim, KvType::kBf16);
+  EXPECT_EQ(bf16.type(), KvType::kBf16);
+  EXPECT_EQ(bf16.bytes() * 2, f32.bytes());
+
+  // 1 + 2^-8 is halfway between bf16 neighbours 1 and 1 + 2^-7: ties go to the even one (1);
+  // 1 + 3·2^-8 rounds up to 1 + 2^-6.
+  const std::vector<float> k{1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -2.5f, 1e-3f};
+  const std::vector<float> v{3.0f, 0.1f, -0.0f, 65504.0f};
+  bf16.append(k.data(), v.data(), 0, 1);
+  const std::uint16_t* key = bf16.key<std::uint16_t>(0, 0);
+  EXPECT_EQ(bf16_to_f32(key[0]), 1.0f);
+  EXPECT_EQ(bf16_to_f32(key[1]), 1.0f + 0x1p-6f);
+  EXPECT_EQ(bf16_to_f32(key[2]), -2.5f);
+  EXPECT_EQ(key[3], f32_to_bf16(1e-3f));
+
+  std::vector<float> key_row(kDim), value_row(kDim);
+  bf16.read_f32(0, key_row.data(), value_row.data());
+  EXPECT_EQ(key_row[1], 1.0f + 0x1p-6f);
+  EXPECT_EQ(value_row[0], 3.0f);
+  EXPECT_EQ(value_row[1], bf16_to_f32(f32_to_bf16(0.1f)));
+  EXPECT_NE(value_row[1], 0.1f);
+  EXPECT_EQ(value_row[3], 65536.0f);  // 65504 is not a bf16 value; its nearest is 2^16
+}
+
+TEST(KvCache, TypeNamesRoundTrip) {
+  EXPECT_EQ(kv_type_from_name("bf16"), KvType::kBf16);
+  EXPECT_EQ(kv_type_from_name("f32"), KvType::kF32);
+  EXPECT_EQ(kv_type_from_name("f16"), std::nullopt);
+  EXPECT_EQ(kv_type_name(KvType::kBf16), "bf16");
 }
 
 }  // namespace

@@ -232,8 +232,11 @@ def moe(x, layer, cfg, stats=None):
     return out
 
 
-def attention(x, layer, spec, cfg, inv_freq):
-    """One attention block on the normed input x [T, H]; returns o_proj output [T, H]."""
+def attention(x, layer, spec, cfg, inv_freq, kv_dtype="f32"):
+    """One attention block on the normed input x [T, H]; returns o_proj output [T, H].
+
+    kv_dtype "bf16" rounds keys and values (after RoPE and qk-norm, as a cache stores them) to
+    bfloat16, as an engine with a bf16 KV cache does."""
     length = x.shape[0]
     heads, kv_heads, head_dim = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     positions = np.arange(length)
@@ -246,6 +249,9 @@ def attention(x, layer, spec, cfg, inv_freq):
     if spec["qk_norm"]:  # per head, no weight, after RoPE
         q = rms_norm(q, None, cfg["rms_norm_eps"])
         k = rms_norm(k, None, cfg["rms_norm_eps"])
+    if kv_dtype != "f32":
+        k = safetensors_io.round_to_dtype(k, kv_dtype).astype(np.float64)
+        v = safetensors_io.round_to_dtype(v, kv_dtype).astype(np.float64)
     if spec["temperature"]:  # queries only
         q = q * temperature_scales(positions, cfg["floor_scale"], cfg["attn_scale"])[:, None, None]
     allowed = attention_mask(length, cfg["attention_chunk_size"] if spec["chunked"] else None)
@@ -311,8 +317,9 @@ def load_weights(model_dir, cfg, plan):
 
 # ----------------------------------------------------------------------------- model
 
-def forward_with_stats(model_dir, ids):
-    """(logits [T, V] float64, stats) for token ids; stats holds min_router_margin when top-k < E."""
+def forward_with_stats(model_dir, ids, kv_dtype="f32"):
+    """(logits [T, V] float64, stats) for token ids; stats holds min_router_margin when top-k < E.
+    kv_dtype: the precision keys and values are kept in ("f32" or "bf16"; see attention())."""
     cfg = load_text_config(model_dir)
     plan = layer_plan(cfg)
     model = load_weights(model_dir, cfg, plan)
@@ -324,7 +331,7 @@ def forward_with_stats(model_dir, ids):
     stats = {}
     h = model["embed"][ids]
     for spec, layer in zip(plan, model["layers"]):
-        h = h + attention(rms_norm(h, layer["input_norm"], eps), layer, spec, cfg, inv_freq)
+        h = h + attention(rms_norm(h, layer["input_norm"], eps), layer, spec, cfg, inv_freq, kv_dtype)
         x = rms_norm(h, layer["post_norm"], eps)
         h = h + (moe(x, layer, cfg, stats) if spec["moe"] else swiglu(x, *layer["dense"]))
     return rms_norm(h, model["norm"], eps) @ model["lm_head"].T, stats
