@@ -191,6 +191,23 @@ QuantInput PrepareQuantInput(const float* x, std::int64_t n_tokens, std::int64_t
   return prepared;
 }
 
+// Rows per quantized tile for kTokens tokens: as many as keep the per-group and running
+// accumulators (2 · rows · tokens vectors), the inputs (2 · tokens) and three temporaries in
+// registers. Rows of a tile share every input load and keep several weight streams in flight.
+constexpr int QuantRowTileFor(int tokens) {
+#if HWY_TARGET <= HWY_AVX3
+  constexpr int kVectorRegisters = 32;
+#else
+  constexpr int kVectorRegisters = 16;
+#endif
+  const int rows = (kVectorRegisters - 2 * tokens - 3) / (2 * tokens);
+  return rows < 1 ? 1 : (rows > 4 ? 4 : rows);
+}
+
+// y[t, r] for kRows rows from row0 and kTokens tokens from t0. Per group, the row's integer levels
+// meet the inputs in a per-group accumulator, which then joins the running sum scaled by the
+// group's scale. Every (row, token) result goes through the same operations in the same order
+// whatever kRows and kTokens are, so results do not depend on the batch.
 template <int kBits, int kRows, int kTokens>
 HWY_INLINE void QuantRowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
                              std::int64_t t0, float* y) {
@@ -204,6 +221,8 @@ HWY_INLINE void QuantRowTile(const Matrix& w, std::int64_t row0, const QuantInpu
   const std::int64_t group = q.group_size, groups = in / group;
   const std::int64_t row_bytes = in * kBits / 8, group_bytes = group * kBits / 8;
   const std::size_t scale_bytes = dtype_size(q.scale_dtype);
+  // Inputs one step of the inner loop consumes: a vector of bytes holds 2N 4-bit or N 8-bit levels.
+  constexpr std::int64_t kStepVectors = kBits == 4 ? 2 : 1;
 
   thread_local std::vector<float> scales, biases;
   scales.resize(static_cast<std::size_t>(kRows * groups));
@@ -225,32 +244,34 @@ HWY_INLINE void QuantRowTile(const Matrix& w, std::int64_t row0, const QuantInpu
   const auto nibble_mask = hn::Set(d32, 0xFu);
   for (std::int64_t g = 0; g < groups; ++g) {
     const float* xg = input.x.data() + t0 * in + g * group;
-    for (int r = 0; r < kRows; ++r) {
-      const std::uint8_t* p = rows[r] + g * group_bytes;
-      VF gacc[kTokens];
-      for (int t = 0; t < kTokens; ++t) gacc[t] = hn::Zero(df);
-      if constexpr (kBits == 8) {
-        for (std::int64_t k = 0; k < group; k += n) {
-          const VF qv =
-              hn::ConvertTo(df, hn::BitCast(di32, hn::PromoteTo(d32, hn::LoadU(d8, p + k))));
-          for (int t = 0; t < kTokens; ++t)
-            gacc[t] = hn::MulAdd(qv, hn::LoadU(df, xg + t * in + k), gacc[t]);
-        }
-      } else {
-        for (std::int64_t k = 0; k < group; k += 2 * n) {
-          const auto bytes = hn::PromoteTo(d32, hn::LoadU(d8, p + k / 2));
+    VF gacc[kRows][kTokens], hacc[kRows][kTokens];
+    for (int r = 0; r < kRows; ++r)
+      for (int t = 0; t < kTokens; ++t) gacc[r][t] = hacc[r][t] = hn::Zero(df);
+    for (std::int64_t k = 0; k < group; k += kStepVectors * n) {
+      VF xv[kTokens][kStepVectors];
+      for (int t = 0; t < kTokens; ++t)
+        for (int v = 0; v < kStepVectors; ++v) xv[t][v] = hn::LoadU(df, xg + t * in + k + v * n);
+      for (int r = 0; r < kRows; ++r) {
+        const std::uint8_t* p = rows[r] + g * group_bytes + k * kBits / 8;
+        if constexpr (kBits == 8) {
+          const VF qv = hn::ConvertTo(df, hn::BitCast(di32, hn::PromoteTo(d32, hn::LoadU(d8, p))));
+          for (int t = 0; t < kTokens; ++t) gacc[r][t] = hn::MulAdd(qv, xv[t][0], gacc[r][t]);
+        } else {
+          const auto bytes = hn::PromoteTo(d32, hn::LoadU(d8, p));
           const VF lo = hn::ConvertTo(df, hn::BitCast(di32, hn::And(bytes, nibble_mask)));
           const VF hi = hn::ConvertTo(df, hn::BitCast(di32, hn::ShiftRight<4>(bytes)));
           for (int t = 0; t < kTokens; ++t) {
-            gacc[t] = hn::MulAdd(lo, hn::LoadU(df, xg + t * in + k), gacc[t]);
-            gacc[t] = hn::MulAdd(hi, hn::LoadU(df, xg + t * in + k + n), gacc[t]);
+            gacc[r][t] = hn::MulAdd(lo, xv[t][0], gacc[r][t]);
+            hacc[r][t] = hn::MulAdd(hi, xv[t][1], hacc[r][t]);
           }
         }
       }
+    }
+    for (int r = 0; r < kRows; ++r) {
       const VF scale = hn::Set(df, scales[static_cast<std::size_t>(r * groups + g)]);
       const float bias = biases[static_cast<std::size_t>(r * groups + g)];
       for (int t = 0; t < kTokens; ++t) {
-        acc[r][t] = hn::MulAdd(scale, gacc[t], acc[r][t]);
+        acc[r][t] = hn::MulAdd(scale, hn::Add(gacc[r][t], hacc[r][t]), acc[r][t]);
         bias_terms[r][t] += bias * input.group_sums[static_cast<std::size_t>((t0 + t) * groups + g)];
       }
     }
@@ -263,11 +284,12 @@ HWY_INLINE void QuantRowTile(const Matrix& w, std::int64_t row0, const QuantInpu
 template <int kBits, int kTokens>
 void QuantRows(const Matrix& w, const float* x, float* y) {
   const QuantInput input = PrepareQuantInput(x, kTokens, w.in_features, kBits, w.quant.group_size);
-  const std::int64_t tiles = w.out_features / kRowTile;
+  constexpr int kRows = QuantRowTileFor(kTokens);
+  const std::int64_t tiles = w.out_features / kRows;
 #pragma omp parallel for schedule(static)
   for (std::int64_t b = 0; b < tiles; ++b)
-    QuantRowTile<kBits, kRowTile, kTokens>(w, b * kRowTile, input, 0, y);
-  for (std::int64_t o = tiles * kRowTile; o < w.out_features; ++o)
+    QuantRowTile<kBits, kRows, kTokens>(w, b * kRows, input, 0, y);
+  for (std::int64_t o = tiles * kRows; o < w.out_features; ++o)
     QuantRowTile<kBits, 1, kTokens>(w, o, input, 0, y);
 }
 
@@ -320,7 +342,8 @@ template <int kBits, int kTokens>
 HWY_INLINE void QuantRowRange(const Matrix& w, std::int64_t begin, std::int64_t end,
                               const QuantInput& input, std::int64_t t0, float* y) {
   std::int64_t o = begin;
-  for (; o + kRowTile <= end; o += kRowTile) QuantRowTile<kBits, kRowTile, kTokens>(w, o, input, t0, y);
+  constexpr int kRows = QuantRowTileFor(kTokens);
+  for (; o + kRows <= end; o += kRows) QuantRowTile<kBits, kRows, kTokens>(w, o, input, t0, y);
   for (; o < end; ++o) QuantRowTile<kBits, 1, kTokens>(w, o, input, t0, y);
 }
 
