@@ -52,6 +52,12 @@ constexpr std::int64_t kInUnroll = 4;
 // contiguous run of every weight row, and short runs at a large stride defeat the hardware
 // prefetcher (1024-column blocks ran at 60% of this speed on Scout's expert shapes).
 constexpr std::int64_t kInMajorAccumulatorFloats = 8192;
+// In-major larger batches: columns per work item, tokens per group (their accumulators, group ×
+// columns floats, stay in L2: 256 KiB) and the bytes of a block of weight rows (L2-resident while
+// every tile of the group passes over it).
+constexpr std::int64_t kInMajorGroupColumns = 2048;
+constexpr std::int64_t kInMajorTokenGroup = 32;
+constexpr std::int64_t kInMajorL2WeightBytes = 512 * 1024;
 // Blocked product: inputs per packed panel (panel kKc × 2 vectors stays in L1/L2) and tokens per
 // micro-tile (accumulators = kMr × 2 vectors must fit the register file with room to spare).
 constexpr std::int64_t kKc = 256;
@@ -274,7 +280,8 @@ HWY_INLINE void QuantRowTile(const Matrix& w, std::int64_t row0, const QuantInpu
       const float bias = biases[static_cast<std::size_t>(r * groups + g)];
       for (int t = 0; t < kTokens; ++t) {
         acc[r][t] = hn::MulAdd(scale, hn::Add(gacc[r][t], hacc[r][t]), acc[r][t]);
-        bias_terms[r][t] += bias * input.group_sums[static_cast<std::size_t>((t0 + t) * groups + g)];
+        bias_terms[r][t] +=
+            bias * input.group_sums[static_cast<std::size_t>((t0 + t) * groups + g)];
       }
     }
   }
@@ -358,10 +365,14 @@ void FloatRowsAllTokens(const Matrix& w, std::int64_t begin, std::int64_t end, c
   for (; t + kTiledTokens <= n_tokens; t += kTiledTokens)
     FloatRowRange<D, kTiledTokens>(w, begin, end, x + t * in, y + t * out);
   switch (n_tokens - t) {
-    case 1: return FloatRowRange<D, 1>(w, begin, end, x + t * in, y + t * out);
-    case 2: return FloatRowRange<D, 2>(w, begin, end, x + t * in, y + t * out);
-    case 3: return FloatRowRange<D, 3>(w, begin, end, x + t * in, y + t * out);
-    default: return;
+    case 1:
+      return FloatRowRange<D, 1>(w, begin, end, x + t * in, y + t * out);
+    case 2:
+      return FloatRowRange<D, 2>(w, begin, end, x + t * in, y + t * out);
+    case 3:
+      return FloatRowRange<D, 3>(w, begin, end, x + t * in, y + t * out);
+    default:
+      return;
   }
 }
 
@@ -372,10 +383,14 @@ void QuantRowsAllTokens(const Matrix& w, std::int64_t begin, std::int64_t end,
   for (; t + kTiledTokens <= n_tokens; t += kTiledTokens)
     QuantRowRange<kBits, kTiledTokens>(w, begin, end, input, t, y);
   switch (n_tokens - t) {
-    case 1: return QuantRowRange<kBits, 1>(w, begin, end, input, t, y);
-    case 2: return QuantRowRange<kBits, 2>(w, begin, end, input, t, y);
-    case 3: return QuantRowRange<kBits, 3>(w, begin, end, input, t, y);
-    default: return;
+    case 1:
+      return QuantRowRange<kBits, 1>(w, begin, end, input, t, y);
+    case 2:
+      return QuantRowRange<kBits, 2>(w, begin, end, input, t, y);
+    case 3:
+      return QuantRowRange<kBits, 3>(w, begin, end, input, t, y);
+    default:
+      return;
   }
 }
 
@@ -383,49 +398,50 @@ void OutMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, 
   const std::int64_t out = w.out_features;
   const std::int64_t blocks = (out + kRowsPerL2Block - 1) / kRowsPerL2Block;
   QuantInput input;
-  if (w.quantized()) input = PrepareQuantInput(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size);
+  if (w.quantized())
+    input = PrepareQuantInput(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size);
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < blocks; ++b) {
     const std::int64_t begin = b * kRowsPerL2Block, end = std::min(out, begin + kRowsPerL2Block);
     if (w.quantized()) {
-      if (w.quant.bits == 8) QuantRowsAllTokens<8>(w, begin, end, input, n_tokens, y);
-      else QuantRowsAllTokens<4>(w, begin, end, input, n_tokens, y);
+      if (w.quant.bits == 8)
+        QuantRowsAllTokens<8>(w, begin, end, input, n_tokens, y);
+      else
+        QuantRowsAllTokens<4>(w, begin, end, input, n_tokens, y);
       continue;
     }
     switch (w.dtype) {
-      case DType::BF16: FloatRowsAllTokens<DType::BF16>(w, begin, end, x, n_tokens, y); break;
-      case DType::F16: FloatRowsAllTokens<DType::F16>(w, begin, end, x, n_tokens, y); break;
-      default: FloatRowsAllTokens<DType::F32>(w, begin, end, x, n_tokens, y); break;
+      case DType::BF16:
+        FloatRowsAllTokens<DType::BF16>(w, begin, end, x, n_tokens, y);
+        break;
+      case DType::F16:
+        FloatRowsAllTokens<DType::F16>(w, begin, end, x, n_tokens, y);
+        break;
+      default:
+        FloatRowsAllTokens<DType::F32>(w, begin, end, x, n_tokens, y);
+        break;
     }
   }
 }
 
-// In-major matrices: the decode kernel over token tiles (its per-column sums run over the inputs
-// in a fixed order, independent of the tile).
-void InMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, float* y);
-
-void InMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
-  const std::int64_t in = w.in_features, out = w.out_features;
-  for (std::int64_t t = 0; t < n_tokens; t += kTiledTokens)
-    InMajorSmallBatch(w, x + t * in, std::min<std::int64_t>(kTiledTokens, n_tokens - t), y + t * out);
-}
-
 // ---- in-major, small batch ---------------------------------------------------------------------
 
-// Columns [c0, c0 + width) of y for kTokens tokens: y[t, c] = Σ_i x[t, i] W[i, c], accumulated in
-// `acc` ([kTokens, width], L1-resident) while the weight rows stream by.
+// acc[t · acc_stride + c] += Σ_{i ∈ [i_begin, i_end)} x[t, i] W[i, c0 + c] for kTokens tokens and
+// `width` columns, the weight rows streaming by. i_begin is a multiple of kInUnroll. Inputs come
+// in groups of kInUnroll (one accumulator load and store per group), and only the inputs past the
+// last whole group of the matrix are added one at a time, so any split of [0, in) into such ranges
+// gives every column exactly the operations of one pass over all inputs.
 template <DType D, int kTokens>
-void InMajorBlock(const Matrix& w, const float* x, std::int64_t c0, std::int64_t width, float* acc,
-                  float* y) {
+void InMajorAccumulate(const Matrix& w, const float* x, std::int64_t i_begin, std::int64_t i_end,
+                       std::int64_t c0, std::int64_t width, float* acc, std::int64_t acc_stride) {
   using S = Stored<D>;
   const DF df;
   const auto n = static_cast<std::int64_t>(hn::Lanes(df));
-  const std::int64_t in = w.in_features, out = w.out_features, stride = w.row_stride;
+  const std::int64_t in = w.in_features, stride = w.row_stride;
   const auto* base = static_cast<const typename S::T*>(w.data) + c0;
   const std::int64_t vector_end = width - width % n;
-  std::fill_n(acc, kTokens * width, 0.0f);
-  std::int64_t i = 0;
-  for (; i + kInUnroll <= in; i += kInUnroll) {
+  std::int64_t i = i_begin;
+  for (; i + kInUnroll <= i_end; i += kInUnroll) {
     const typename S::T* r0 = base + i * stride;
     VF xs[kTokens][kInUnroll];
     for (int t = 0; t < kTokens; ++t)
@@ -434,25 +450,34 @@ void InMajorBlock(const Matrix& w, const float* x, std::int64_t c0, std::int64_t
       VF wv[kInUnroll];
       for (int u = 0; u < kInUnroll; ++u) wv[u] = S::Load(df, r0 + u * stride + c);
       for (int t = 0; t < kTokens; ++t) {
-        VF a = hn::LoadU(df, acc + t * width + c);
+        VF a = hn::LoadU(df, acc + t * acc_stride + c);
         for (int u = 0; u < kInUnroll; ++u) a = hn::MulAdd(wv[u], xs[t][u], a);
-        hn::StoreU(a, df, acc + t * width + c);
+        hn::StoreU(a, df, acc + t * acc_stride + c);
       }
     }
     for (std::int64_t c = vector_end; c < width; ++c)
       for (int u = 0; u < kInUnroll; ++u) {
         const float wv = S::Scalar(r0 + u * stride + c);
-        for (int t = 0; t < kTokens; ++t) acc[t * width + c] += x[t * in + i + u] * wv;
+        for (int t = 0; t < kTokens; ++t) acc[t * acc_stride + c] += x[t * in + i + u] * wv;
       }
   }
-  for (; i < in; ++i) {
+  for (; i < i_end; ++i) {
     const typename S::T* row = base + i * stride;
     for (std::int64_t c = 0; c < width; ++c) {
       const float wv = S::Scalar(row + c);
-      for (int t = 0; t < kTokens; ++t) acc[t * width + c] += x[t * in + i] * wv;
+      for (int t = 0; t < kTokens; ++t) acc[t * acc_stride + c] += x[t * in + i] * wv;
     }
   }
-  for (int t = 0; t < kTokens; ++t) std::copy_n(acc + t * width, width, y + t * out + c0);
+}
+
+// Columns [c0, c0 + width) of y for kTokens tokens, accumulated in `acc` ([kTokens, width]).
+template <DType D, int kTokens>
+void InMajorBlock(const Matrix& w, const float* x, std::int64_t c0, std::int64_t width, float* acc,
+                  float* y) {
+  std::fill_n(acc, kTokens * width, 0.0f);
+  InMajorAccumulate<D, kTokens>(w, x, 0, w.in_features, c0, width, acc, width);
+  for (int t = 0; t < kTokens; ++t)
+    std::copy_n(acc + t * width, width, y + t * w.out_features + c0);
 }
 
 template <DType D, int kTokens>
@@ -499,6 +524,78 @@ void InMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, f
       return InMajorForTokens<3>(w, x, y);
     default:
       return InMajorForTokens<4>(w, x, y);
+  }
+}
+
+// ---- in-major, any batch, batch-invariant ------------------------------------------------------
+//
+// Each work item owns a block of columns and a group of tokens. Weight rows come in blocks small
+// enough to stay in L2 while every tile of the group's tokens passes over them, so weights are read
+// from memory once per token group rather than once per tile, and the group's accumulators stay
+// in L2 throughout. Every column's sum runs through InMajorAccumulate over ascending row blocks, so
+// each token's result is bit-identical to decoding it alone.
+
+template <DType D>
+void InMajorAccumulateTile(const Matrix& w, const float* x, std::int64_t tokens,
+                           std::int64_t i_begin, std::int64_t i_end, std::int64_t c0,
+                           std::int64_t width, float* acc) {
+  switch (tokens) {
+    case 1:
+      return InMajorAccumulate<D, 1>(w, x, i_begin, i_end, c0, width, acc, width);
+    case 2:
+      return InMajorAccumulate<D, 2>(w, x, i_begin, i_end, c0, width, acc, width);
+    case 3:
+      return InMajorAccumulate<D, 3>(w, x, i_begin, i_end, c0, width, acc, width);
+    default:
+      return InMajorAccumulate<D, 4>(w, x, i_begin, i_end, c0, width, acc, width);
+  }
+}
+
+template <DType D>
+void InMajorTokenGroups(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const std::int64_t in = w.in_features, out = w.out_features;
+  const std::int64_t threads = omp_get_max_threads();
+  const std::int64_t per_thread = (out + threads - 1) / threads;
+  const std::int64_t width = std::min((per_thread + n - 1) / n * n, kInMajorGroupColumns);
+  const std::int64_t column_blocks = (out + width - 1) / width;
+  const std::int64_t token_groups = (n_tokens + kInMajorTokenGroup - 1) / kInMajorTokenGroup;
+  const std::int64_t block_rows = std::max<std::int64_t>(
+      kInUnroll, kInMajorL2WeightBytes /
+                     (width * static_cast<std::int64_t>(sizeof(typename Stored<D>::T))) /
+                     kInUnroll * kInUnroll);
+#pragma omp parallel
+  {
+    std::vector<float> acc(static_cast<std::size_t>(kInMajorTokenGroup * width));
+#pragma omp for schedule(dynamic, 1) collapse(2)
+    for (std::int64_t b = 0; b < column_blocks; ++b)
+      for (std::int64_t g = 0; g < token_groups; ++g) {
+        const std::int64_t c0 = b * width, cols = std::min(width, out - c0);
+        const std::int64_t t0 = g * kInMajorTokenGroup;
+        const std::int64_t tokens = std::min(kInMajorTokenGroup, n_tokens - t0);
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        for (std::int64_t i0 = 0; i0 < in; i0 += block_rows) {
+          const std::int64_t i1 = std::min(in, i0 + block_rows);
+          for (std::int64_t t = 0; t < tokens; t += kTiledTokens)
+            InMajorAccumulateTile<D>(w, x + (t0 + t) * in,
+                                     std::min<std::int64_t>(kTiledTokens, tokens - t), i0, i1, c0,
+                                     cols, acc.data() + t * cols);
+        }
+        for (std::int64_t t = 0; t < tokens; ++t)
+          std::copy_n(acc.data() + t * cols, cols, y + (t0 + t) * out + c0);
+      }
+  }
+}
+
+void InMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  switch (w.dtype) {
+    case DType::BF16:
+      return InMajorTokenGroups<DType::BF16>(w, x, n_tokens, y);
+    case DType::F16:
+      return InMajorTokenGroups<DType::F16>(w, x, n_tokens, y);
+    default:
+      return InMajorTokenGroups<DType::F32>(w, x, n_tokens, y);
   }
 }
 

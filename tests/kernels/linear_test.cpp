@@ -203,6 +203,47 @@ TEST(LinearTest, QuantizedRowsMatchScalarDequantization) {
   });
 }
 
+// Every token of a batch gets bit-for-bit what it gets alone (decode), for every stored format and
+// layout: the batched kernels may only reorder work across tokens, never within one. Sizes cross
+// the batched kernels' blocks: several column blocks, row blocks and token groups, and ragged ends.
+std::vector<float> linear_of(const Matrix& m, const std::vector<float>& x, std::int64_t n_tokens) {
+  std::vector<float> y(static_cast<std::size_t>(n_tokens * m.out_features), NAN);
+  linear(m, x.data(), n_tokens, y.data());
+  return y;
+}
+
+void expect_batch_invariant(const TestMatrix& t, std::mt19937& rng, const std::string& what) {
+  constexpr std::int64_t kTokens = 37;  // more than one token group of the in-major kernel
+  const std::int64_t in = t.m.in_features, out = t.m.out_features;
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<std::size_t>(kTokens * in));
+  for (float& v : x) v = normal(rng);
+  const std::vector<float> batched = linear_of(t.m, x, kTokens);
+  for (std::int64_t tok = 0; tok < kTokens; ++tok) {
+    const std::vector<float> one(x.begin() + tok * in, x.begin() + (tok + 1) * in);
+    const std::vector<float> alone = linear_of(t.m, one, 1);
+    const bool same = std::equal(alone.begin(), alone.end(), batched.begin() + tok * out);
+    ASSERT_TRUE(same) << what << ": token " << tok << " of " << kTokens
+                      << " differs from decoding it alone";
+  }
+}
+
+TEST(LinearTest, BatchedResultsEqualEachTokenAloneBitForBit) {
+  std::mt19937 rng(5);
+  for_each_target([&] {
+    for (DType dtype : {DType::F32, DType::BF16}) {
+      // In-major: 4100 columns (3 column blocks) by 302 inputs (3 row blocks for bf16, 2 leftover).
+      expect_batch_invariant(make_float_matrix(dtype, Matrix::Layout::kInMajor, 4100, 302, 3, rng),
+                             rng, std::string(dtype_name(dtype)) + " in-major");
+      expect_batch_invariant(make_float_matrix(dtype, Matrix::Layout::kOutMajor, 75, 301, 0, rng),
+                             rng, std::string(dtype_name(dtype)) + " out-major");
+    }
+    for (int bits : {4, 8})
+      expect_batch_invariant(make_quantized_matrix(bits, 64, 75, 256, rng), rng,
+                             std::to_string(bits) + "-bit");
+  });
+}
+
 TEST(LinearTest, OtherBitWidthsGoThroughTheBlockedProduct) {
   std::mt19937 rng(4);
   for (int bits : {2, 3, 6}) {

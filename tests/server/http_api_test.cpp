@@ -328,7 +328,15 @@ class BackgroundStream {
       httplib::Request req;
       req.method = "POST";
       req.path = "/v1/completions";
-      req.body = json({{"prompt", "The sea"}, {"max_tokens", max_tokens}, {"stream", true}}).dump();
+      // End tokens banned: the stream runs for max_tokens, however the random demo model continues.
+      json ban = json::object();
+      for (const std::int32_t id : DemoModel::get().served.end_token_ids)
+        ban[std::to_string(id)] = -100;
+      req.body = json({{"prompt", "The sea"},
+                       {"max_tokens", max_tokens},
+                       {"stream", true},
+                       {"logit_bias", ban}})
+                     .dump();
       req.set_header("Content-Type", "application/json");
       req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
         received_.append(data, n);
@@ -378,7 +386,7 @@ TEST(HttpApiTest, ClientDisconnectFreesTheSlot) {
 
 TEST(HttpApiTest, FullQueueAnswers503WithRetryAfter) {
   TestServer server({.parallel = 1, .max_queue = 1});
-  BackgroundStream running(server, 60, false);  // holds the only slot
+  BackgroundStream running(server, kTestContext / 2, false);  // holds the only slot
   ASSERT_TRUE(wait_until([&] { return server.metrics().active_slots() == 1; }));
   auto waiting = std::async(std::launch::async, [&] {
     return post_json(server, "/v1/completions", json({{"prompt", "Hi"}, {"max_tokens", 2}}).dump());
