@@ -44,6 +44,7 @@ struct BenchOptions {
   int threads = 0;
   int repeat = 3;
   KvType kv_type = KvType::kF32;
+  bool warmup = true;
   bool json = false;
 };
 
@@ -195,12 +196,14 @@ int run_bench(const BenchOptions& o) {
   if (o.prompt > 0) {
     const auto tokens = random_tokens(o.prompt, config.vocab_size);
     std::vector<double> runs;
+    if (o.warmup) time_prompt(*model, state, tokens);  // pages in every weight the test reads
     for (int r = 0; r < o.repeat; ++r) runs.push_back(time_prompt(*model, state, tokens));
     results.push_back({"pp" + std::to_string(o.prompt), o.prompt, stats(runs)});
   }
   if (o.generate > 0) {
     const auto tokens = random_tokens(o.generate, config.vocab_size);
     std::vector<double> runs;
+    if (o.warmup) time_generation(*model, state, tokens);
     for (int r = 0; r < o.repeat; ++r) runs.push_back(time_generation(*model, state, tokens));
     results.push_back({"tg" + std::to_string(o.generate), o.generate, stats(runs)});
   }
@@ -229,6 +232,7 @@ int run_bench(const BenchOptions& o) {
   report["size_bytes"] = checkpoint_bytes(*model);
   report["parameters"] = cost.parameters;
   report["threads"] = threads;
+  report["warmup"] = o.warmup;
   report["simd_target"] = simd::current_target_name();
   report["load_seconds"] = load_time.count();
   report["peak_rss_bytes"] = rss;
@@ -311,6 +315,8 @@ const CommandRegistration kBench{
       cmd.add_option("-t,--threads", o->threads, "Threads (default: all cores)");
       cmd.add_option("--repeat", o->repeat, "Runs per test")->capture_default_str();
       add_kv_type_flag(cmd, o->kv_type);
+      cmd.add_flag("!--no-warmup", o->warmup,
+                   "Skip the untimed first run of each test (which pages in the weights)");
       cmd.add_flag("--json", o->json, "Print one JSON object instead of the table");
       return [o] { return run_bench(*o); };
     }};

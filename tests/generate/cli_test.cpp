@@ -197,6 +197,34 @@ TEST_F(CliTest, Bf16KvCacheGeneratesAndItsPromptCacheRestoresExactly) {
   EXPECT_NE(err.find("f16"), std::string::npos) << err;
 }
 
+// `llama4 bench --json`: both tests with positive speeds, the machine's limits it measured, and
+// the KV cache type it ran with (a bf16 cache is half the bytes of an f32 one).
+TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
+  if (!fixture_ok_) GTEST_SKIP() << "fixture checkpoint could not be written";
+  const std::string base =
+      "bench -m " + quoted((dir_->path() / "fixture").string()) + " -p 8 -n 4 --repeat 2 --json";
+  int status = 0;
+  std::string err;
+  const auto f32 = nlohmann::json::parse(llama4(base, status, &err));
+  ASSERT_EQ(status, 0) << err;
+  ASSERT_EQ(f32["tests"].size(), 2u);
+  EXPECT_EQ(f32["tests"][0]["test"], "pp8");
+  EXPECT_EQ(f32["tests"][1]["test"], "tg4");
+  for (const auto& test : f32["tests"]) EXPECT_GT(test["tokens_per_second"].get<double>(), 0.0);
+  EXPECT_GT(f32["tests"][1]["fraction_of_bandwidth"].get<double>(), 0.0);
+  EXPECT_GT(f32["read_bandwidth_bytes_per_second"].get<double>(), 0.0);
+  EXPECT_GT(f32["f32_fma_peak_flops"].get<double>(), 0.0);
+  EXPECT_EQ(f32["kv_type"], "f32");
+  EXPECT_EQ(f32["warmup"], true);
+  const auto bf16 =
+      nlohmann::json::parse(llama4(base + " --kv-type bf16 --no-warmup", status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_EQ(bf16["kv_type"], "bf16");
+  EXPECT_EQ(bf16["warmup"], false);
+  EXPECT_EQ(2 * bf16["kv_cache_bytes"].get<std::int64_t>(),
+            f32["kv_cache_bytes"].get<std::int64_t>());
+}
+
 TEST_F(CliTest, ChatSecondTurnReusesTheFirstTurnsCache) {
   const std::string save = (dir_->path() / "conversation.json").string();
   int status = 0;
