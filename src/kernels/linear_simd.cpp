@@ -45,8 +45,10 @@ constexpr int kTiledTokens = 4;
 // Output rows a thread owns at a time in OutMajorTokenTiles: 32 bf16 rows of 5120 inputs are
 // 320 KiB, which stay in L2 while all token tiles pass over them.
 constexpr std::int64_t kRowsPerL2Block = 32;
-// Inputs unrolled together by the in-major kernel (one accumulator load/store per kInUnroll FMAs).
-constexpr std::int64_t kInUnroll = 4;
+// Inputs unrolled together by the in-major kernel (one accumulator load/store per kInUnroll FMAs):
+// 8 ran 20% faster than 4 in decode and 10% in prefill on Scout's expert shapes; 16 runs out of
+// registers.
+constexpr std::int64_t kInUnroll = 8;
 // In-major small batch: the per-token accumulators of a work item's columns stay within this many
 // floats (32 KiB: L1 or close to it). Blocks are otherwise as wide as possible: a block reads a
 // contiguous run of every weight row, and short runs at a large stride defeat the hardware
