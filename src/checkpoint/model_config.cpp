@@ -434,8 +434,11 @@ ModelConfig ModelConfig::from_json_text(const std::string& text, const std::stri
 }
 
 ModelConfig ModelConfig::from_file(const std::filesystem::path& path) {
-  const std::filesystem::path file =
-      std::filesystem::is_directory(path) ? path / kConfigFileName : path;
+  std::error_code ec;
+  const bool folder = std::filesystem::is_directory(path, ec) && path.filename() != kConfigFileName;
+  const std::filesystem::path file = folder ? path / kConfigFileName : path;
+  if (std::filesystem::is_directory(file, ec))
+    throw Error(file.string() + ": is a folder, expected the model's JSON configuration file");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error(file.string() + ": cannot open: " + std::strerror(errno));
   std::ostringstream contents;

@@ -327,7 +327,7 @@ def cases():
     add("config_empty", lambda d: write_bytes(d, cfg, b""), "inspect", cfg)
     add("config_not_json", lambda d: write_bytes(d, cfg, b"{\"text_config\": {"), "inspect", cfg)
     add("config_invalid_utf8", lambda d: invalid_utf8_json(d, cfg), "inspect", cfg)
-    add("config_is_directory", lambda d: replace_with_dir(d, cfg), "inspect", cfg)
+    add("config_is_directory", lambda d: replace_with_dir(d, cfg), "inspect", cfg, "is a folder")
     add("config_top_level_array", lambda d: write_bytes(d, cfg, b"[1, 2]"), "inspect", cfg)
     add("config_text_config_string", lambda d: edit_json(d, cfg, lambda c: c.update(text_config="x")),
         "inspect", cfg, "text_config")
