@@ -2,6 +2,7 @@
 #include "chat/template_parser.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <initializer_list>
 #include <string_view>
 
@@ -455,7 +456,8 @@ class Parser {
       }
       case TokenKind::kFloat: {
         auto expr = make(Expr::Kind::kLiteral, token.line);
-        expr->literal = Value(std::stod(next().text));
+        // As Python's float(): out-of-range literals become inf or 0.0, never an exception.
+        expr->literal = Value(std::strtod(next().text.c_str(), nullptr));
         return expr;
       }
       case TokenKind::kOperator:

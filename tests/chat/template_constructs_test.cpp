@@ -246,6 +246,11 @@ b' | indent(2, true) }})__",
   c|  a
   b)__"},
     {"StrftimeNowIsDefined", R"__({{ strftime_now is defined }})__", R"__({})__", R"__(True)__"},
+    // Float literals beyond double range become inf / 0.0, as Python's float() makes them (this
+    // once escaped the parser as std::out_of_range: found by fuzz_chat_template).
+    {"FloatLiteralsOutOfRange",
+     R"__({{ 1e400 }}|{{ -1e400 }}|{{ 1e-400 }}|{% set ns = ---0---00000800000000e003000000000 %}{{ ns }})__",
+     R"__({})__", R"__(inf|-inf|0.0|-inf)__"},
 };
 
 class TemplateConstructTest : public ::testing::TestWithParam<ConstructCase> {};
