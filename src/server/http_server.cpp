@@ -192,7 +192,7 @@ struct HttpServer::Impl {
   // Runs a handler, turning every exception into an error response.
   template <typename Handler>
   httplib::Server::Handler guarded(Handler handler) {
-    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+    return [handler](const httplib::Request& req, httplib::Response& res) {
       try {
         handler(req, res);
       } catch (const ApiError& e) {
