@@ -220,7 +220,10 @@ class Evaluator {
 
   Value eval(const Expr& expr, const Scope& scope) {
     try {
-      return eval_unlocated(expr, scope);
+      budget_.spend(1);
+      Value value = eval_unlocated(expr, scope);
+      if (value.is_string()) budget_.spend_bytes(value.as_string().size());
+      return value;
     } catch (const TemplateFault& fault) {
       fail_at(expr.line, fault.what());
     }

@@ -12,8 +12,13 @@ namespace llama4::chat {
 inline constexpr int kMaxRecursionDepth = 200;
 // Nesting of macro calls (a macro calling itself); each level may hold a deeply nested body.
 inline constexpr int kMaxMacroCallDepth = 64;
-// Loop iterations (for-loops, range(), filters that walk sequences) over one whole render.
-inline constexpr std::int64_t kMaxLoopIterations = 1'000'000;
+// Work in one whole render, in steps: a loop iteration (for-loops, range(), filters that walk
+// sequences) or an evaluated expression is a step, and so is every kBytesPerWorkStep bytes of a
+// string an expression produces. Loop iterations alone do not bound time: one iteration may call
+// macros, run nested expressions or copy megabytes. A million steps take well under a second;
+// a real chat template spends a few dozen per message.
+inline constexpr std::int64_t kMaxRenderSteps = 1'000'000;
+inline constexpr std::int64_t kBytesPerWorkStep = 256;
 // Bytes of rendered output, and of any single string built while rendering.
 inline constexpr std::size_t kMaxOutputBytes = std::size_t{64} << 20;
 

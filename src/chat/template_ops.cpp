@@ -102,11 +102,13 @@ std::vector<std::int64_t> slice_positions(std::int64_t length, const Value& star
 
 }  // namespace
 
-void RenderBudget::spend(std::int64_t iterations) {
-  spent_ += iterations;
-  if (spent_ > kMaxLoopIterations)
-    throw TemplateFault("template exceeded the limit of " + std::to_string(kMaxLoopIterations) +
-                        " loop iterations");
+void RenderBudget::spend(std::int64_t steps) {
+  spent_ += steps;
+  if (spent_ > kMaxRenderSteps)
+    throw TemplateFault(
+        "template exceeded the work limit of " + std::to_string(kMaxRenderSteps) +
+        " steps (loop iterations, evaluated expressions, bytes of strings built / " +
+        std::to_string(kBytesPerWorkStep) + ")");
 }
 
 Value get_attribute(const Value& object, const std::string& name) {

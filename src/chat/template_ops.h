@@ -6,14 +6,19 @@
 #include <optional>
 #include <string>
 
+#include "chat/template_limits.h"
 #include "chat/template_value.h"
 
 namespace llama4::chat {
 
-// Counts work done in one render against kMaxLoopIterations.
+// Counts the steps of work done in one render against kMaxRenderSteps.
 class RenderBudget {
  public:
-  void spend(std::int64_t iterations);
+  void spend(std::int64_t steps);
+  // The steps of producing a string of `bytes` bytes.
+  void spend_bytes(std::size_t bytes) {
+    spend(static_cast<std::int64_t>(bytes) / kBytesPerWorkStep);
+  }
 
  private:
   std::int64_t spent_ = 0;
