@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/linear.h"
@@ -124,6 +125,36 @@ void Widen(const void* src, DType dtype, std::int64_t count, float* dst) {
 bool QuantFastPath(const QuantizedData& q) {
   const auto block = 2 * static_cast<std::int64_t>(hn::Lanes(DF()));
   return (q.bits == 4 || q.bits == 8) && q.group_size % block == 0;
+}
+
+// Runtime value → template argument: calls body(std::integral_constant<…>{}), so every kernel is
+// instantiated once per case and the case lists live here only.
+// Token counts 1…kTiledTokens (larger counts take kTiledTokens).
+static_assert(kTiledTokens == 4, "WithTokenCount lists the cases 1…4");
+template <typename Body>
+HWY_INLINE void WithTokenCount(std::int64_t tokens, Body&& body) {
+  switch (tokens) {
+    case 1:
+      return body(std::integral_constant<int, 1>{});
+    case 2:
+      return body(std::integral_constant<int, 2>{});
+    case 3:
+      return body(std::integral_constant<int, 3>{});
+    default:
+      return body(std::integral_constant<int, kTiledTokens>{});
+  }
+}
+// Stored float types (anything other than bf16 and f16 is f32: bind_weights admits no other).
+template <typename Body>
+HWY_INLINE void WithFloatType(DType dtype, Body&& body) {
+  switch (dtype) {
+    case DType::BF16:
+      return body(std::integral_constant<DType, DType::BF16>{});
+    case DType::F16:
+      return body(std::integral_constant<DType, DType::F16>{});
+    default:
+      return body(std::integral_constant<DType, DType::F32>{});
+  }
 }
 
 // ---- out-major, small batch, float rows ------------------------------------------------------
@@ -310,27 +341,11 @@ void OutMajorForTokens(const Matrix& w, const float* x, float* y) {
     if (w.quant.bits == 8) return QuantRows<8, kTokens>(w, x, y);
     return QuantRows<4, kTokens>(w, x, y);
   }
-  switch (w.dtype) {
-    case DType::BF16:
-      return FloatRows<DType::BF16, kTokens>(w, x, y);
-    case DType::F16:
-      return FloatRows<DType::F16, kTokens>(w, x, y);
-    default:
-      return FloatRows<DType::F32, kTokens>(w, x, y);
-  }
+  WithFloatType(w.dtype, [&](auto d) { FloatRows<decltype(d)::value, kTokens>(w, x, y); });
 }
 
 void OutMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
-  switch (n_tokens) {
-    case 1:
-      return OutMajorForTokens<1>(w, x, y);
-    case 2:
-      return OutMajorForTokens<2>(w, x, y);
-    case 3:
-      return OutMajorForTokens<3>(w, x, y);
-    default:
-      return OutMajorForTokens<4>(w, x, y);
-  }
+  WithTokenCount(n_tokens, [&](auto k) { OutMajorForTokens<decltype(k)::value>(w, x, y); });
 }
 
 // ---- out-major, any batch, batch-invariant ------------------------------------------------------
@@ -366,16 +381,10 @@ void FloatRowsAllTokens(const Matrix& w, std::int64_t begin, std::int64_t end, c
   std::int64_t t = 0;
   for (; t + kTiledTokens <= n_tokens; t += kTiledTokens)
     FloatRowRange<D, kTiledTokens>(w, begin, end, x + t * in, y + t * out);
-  switch (n_tokens - t) {
-    case 1:
-      return FloatRowRange<D, 1>(w, begin, end, x + t * in, y + t * out);
-    case 2:
-      return FloatRowRange<D, 2>(w, begin, end, x + t * in, y + t * out);
-    case 3:
-      return FloatRowRange<D, 3>(w, begin, end, x + t * in, y + t * out);
-    default:
-      return;
-  }
+  if (t < n_tokens)
+    WithTokenCount(n_tokens - t, [&](auto k) {
+      FloatRowRange<D, decltype(k)::value>(w, begin, end, x + t * in, y + t * out);
+    });
 }
 
 template <int kBits>
@@ -384,16 +393,10 @@ void QuantRowsAllTokens(const Matrix& w, std::int64_t begin, std::int64_t end,
   std::int64_t t = 0;
   for (; t + kTiledTokens <= n_tokens; t += kTiledTokens)
     QuantRowRange<kBits, kTiledTokens>(w, begin, end, input, t, y);
-  switch (n_tokens - t) {
-    case 1:
-      return QuantRowRange<kBits, 1>(w, begin, end, input, t, y);
-    case 2:
-      return QuantRowRange<kBits, 2>(w, begin, end, input, t, y);
-    case 3:
-      return QuantRowRange<kBits, 3>(w, begin, end, input, t, y);
-    default:
-      return;
-  }
+  if (t < n_tokens)
+    WithTokenCount(n_tokens - t, [&](auto k) {
+      QuantRowRange<kBits, decltype(k)::value>(w, begin, end, input, t, y);
+    });
 }
 
 void OutMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
@@ -412,17 +415,9 @@ void OutMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, 
         QuantRowsAllTokens<4>(w, begin, end, input, n_tokens, y);
       continue;
     }
-    switch (w.dtype) {
-      case DType::BF16:
-        FloatRowsAllTokens<DType::BF16>(w, begin, end, x, n_tokens, y);
-        break;
-      case DType::F16:
-        FloatRowsAllTokens<DType::F16>(w, begin, end, x, n_tokens, y);
-        break;
-      default:
-        FloatRowsAllTokens<DType::F32>(w, begin, end, x, n_tokens, y);
-        break;
-    }
+    WithFloatType(w.dtype, [&](auto d) {
+      FloatRowsAllTokens<decltype(d)::value>(w, begin, end, x, n_tokens, y);
+    });
   }
 }
 
@@ -504,29 +499,11 @@ void InMajorColumns(const Matrix& w, const float* x, float* y) {
   }
 }
 
-template <int kTokens>
-void InMajorForTokens(const Matrix& w, const float* x, float* y) {
-  switch (w.dtype) {
-    case DType::BF16:
-      return InMajorColumns<DType::BF16, kTokens>(w, x, y);
-    case DType::F16:
-      return InMajorColumns<DType::F16, kTokens>(w, x, y);
-    default:
-      return InMajorColumns<DType::F32, kTokens>(w, x, y);
-  }
-}
-
 void InMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
-  switch (n_tokens) {
-    case 1:
-      return InMajorForTokens<1>(w, x, y);
-    case 2:
-      return InMajorForTokens<2>(w, x, y);
-    case 3:
-      return InMajorForTokens<3>(w, x, y);
-    default:
-      return InMajorForTokens<4>(w, x, y);
-  }
+  WithFloatType(w.dtype, [&](auto d) {
+    WithTokenCount(
+        n_tokens, [&](auto k) { InMajorColumns<decltype(d)::value, decltype(k)::value>(w, x, y); });
+  });
 }
 
 // ---- in-major, any batch, batch-invariant ------------------------------------------------------
@@ -536,22 +513,6 @@ void InMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, f
 // from memory once per token group rather than once per tile, and the group's accumulators stay
 // in L2 throughout. Every column's sum runs through InMajorAccumulate over ascending row blocks, so
 // each token's result is bit-identical to decoding it alone.
-
-template <DType D>
-void InMajorAccumulateTile(const Matrix& w, const float* x, std::int64_t tokens,
-                           std::int64_t i_begin, std::int64_t i_end, std::int64_t c0,
-                           std::int64_t width, float* acc) {
-  switch (tokens) {
-    case 1:
-      return InMajorAccumulate<D, 1>(w, x, i_begin, i_end, c0, width, acc, width);
-    case 2:
-      return InMajorAccumulate<D, 2>(w, x, i_begin, i_end, c0, width, acc, width);
-    case 3:
-      return InMajorAccumulate<D, 3>(w, x, i_begin, i_end, c0, width, acc, width);
-    default:
-      return InMajorAccumulate<D, 4>(w, x, i_begin, i_end, c0, width, acc, width);
-  }
-}
 
 template <DType D>
 void InMajorTokenGroups(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
@@ -580,9 +541,10 @@ void InMajorTokenGroups(const Matrix& w, const float* x, std::int64_t n_tokens, 
         for (std::int64_t i0 = 0; i0 < in; i0 += block_rows) {
           const std::int64_t i1 = std::min(in, i0 + block_rows);
           for (std::int64_t t = 0; t < tokens; t += kTiledTokens)
-            InMajorAccumulateTile<D>(w, x + (t0 + t) * in,
-                                     std::min<std::int64_t>(kTiledTokens, tokens - t), i0, i1, c0,
-                                     cols, acc.data() + t * cols);
+            WithTokenCount(tokens - t, [&](auto k) {
+              InMajorAccumulate<D, decltype(k)::value>(w, x + (t0 + t) * in, i0, i1, c0, cols,
+                                                       acc.data() + t * cols, cols);
+            });
         }
         for (std::int64_t t = 0; t < tokens; ++t)
           std::copy_n(acc.data() + t * cols, cols, y + (t0 + t) * out + c0);
@@ -591,14 +553,8 @@ void InMajorTokenGroups(const Matrix& w, const float* x, std::int64_t n_tokens, 
 }
 
 void InMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
-  switch (w.dtype) {
-    case DType::BF16:
-      return InMajorTokenGroups<DType::BF16>(w, x, n_tokens, y);
-    case DType::F16:
-      return InMajorTokenGroups<DType::F16>(w, x, n_tokens, y);
-    default:
-      return InMajorTokenGroups<DType::F32>(w, x, n_tokens, y);
-  }
+  WithFloatType(w.dtype,
+                [&](auto d) { InMajorTokenGroups<decltype(d)::value>(w, x, n_tokens, y); });
 }
 
 // ---- blocked matrix product (prefill) --------------------------------------------------------
