@@ -557,58 +557,13 @@ void InMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, f
                 [&](auto d) { InMajorTokenGroups<decltype(d)::value>(w, x, n_tokens, y); });
 }
 
-// ---- blocked matrix product (prefill) --------------------------------------------------------
+// ---- blocked matrix product (quantized rows without a SIMD fast path: 2/3/5/6-bit) ------------
 
-// Dequantizes inputs [k0, k0 + count) (whole groups) of row `row` of a 4/8-bit matrix with a SIMD
-// fast path, in the order PrepareQuantInput gives x: for 4 bits, the even-indexed inputs of each
-// 2N block, then the odd ones.
-template <int kBits>
-void QuantRowSlice(const Matrix& w, std::int64_t row, std::int64_t k0, std::int64_t count,
-                   float* dst) {
-  const DF df;
-  const hn::Rebind<std::uint8_t, DF> d8;
-  const hn::Rebind<std::uint32_t, DF> d32;
-  const hn::Rebind<std::int32_t, DF> di32;
-  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
-  const QuantizedData& q = w.quant;
-  const std::int64_t group = q.group_size, groups = w.in_features / group;
-  const auto* bytes =
-      reinterpret_cast<const std::uint8_t*>(q.packed) + row * (w.in_features * kBits / 8);
-  const auto nibble_mask = hn::Set(d32, 0xFu);
-  for (std::int64_t g0 = k0 / group; g0 < (k0 + count) / group; ++g0) {
-    const std::int64_t index = row * groups + g0;
-    const VF scale = hn::Set(df, load_float_element(q.scales, q.scale_dtype, index));
-    const VF bias = hn::Set(df, load_float_element(q.biases, q.scale_dtype, index));
-    float* out = dst + (g0 * group - k0);
-    const std::uint8_t* p = bytes + g0 * group * kBits / 8;
-    if constexpr (kBits == 8) {
-      for (std::int64_t k = 0; k < group; k += n) {
-        const VF qv =
-            hn::ConvertTo(df, hn::BitCast(di32, hn::PromoteTo(d32, hn::LoadU(d8, p + k))));
-        hn::StoreU(hn::MulAdd(qv, scale, bias), df, out + k);
-      }
-    } else {
-      for (std::int64_t k = 0; k < group; k += 2 * n) {
-        const auto packed = hn::PromoteTo(d32, hn::LoadU(d8, p + k / 2));
-        const VF lo = hn::ConvertTo(df, hn::BitCast(di32, hn::And(packed, nibble_mask)));
-        const VF hi = hn::ConvertTo(df, hn::BitCast(di32, hn::ShiftRight<4>(packed)));
-        hn::StoreU(hn::MulAdd(lo, scale, bias), df, out + k);
-        hn::StoreU(hn::MulAdd(hi, scale, bias), df, out + k + n);
-      }
-    }
-  }
-}
-
-// Inputs [k0, k0 + count) of output row `row` of an out-major matrix, as f32 (for 4/8-bit rows
-// on the fast path, in PrepareQuantInput's order).
+// Inputs [k0, k0 + count) of output row `row` of an out-major matrix, as f32.
 void OutMajorRowSlice(const Matrix& w, std::int64_t row, std::int64_t k0, std::int64_t count,
                       float* dst) {
   if (w.quantized()) {
     const QuantizedData& q = w.quant;
-    if (QuantFastPath(q)) {
-      if (q.bits == 8) return QuantRowSlice<8>(w, row, k0, count, dst);
-      return QuantRowSlice<4>(w, row, k0, count, dst);
-    }
     const std::int64_t groups = w.in_features / q.group_size;
     const std::size_t scale_bytes = dtype_size(q.scale_dtype);
     mlx_dequantize_range(q.packed + row * mlx_packed_words(w.in_features, q.bits),
@@ -681,13 +636,6 @@ void BlockedMatmul(const Matrix& w, const float* x, std::int64_t n_tokens, float
   const std::int64_t in = w.in_features, out = w.out_features;
   const std::int64_t panels = (out + panel_width - 1) / panel_width;
   std::fill_n(y, n_tokens * out, 0.0f);
-  // Quantized panels come out in the packed order; x is reordered to match (group sizes are
-  // multiples of the block, and kKc of the group sizes, so chunks never split a block).
-  QuantInput reordered;
-  if (w.quantized() && QuantFastPath(w.quant)) {
-    reordered = PrepareQuantInput(x, n_tokens, in, w.quant.bits, w.quant.group_size);
-    x = reordered.x.data();
-  }
 #pragma omp parallel
   {
     // Each thread owns a contiguous range of panels (output columns), so no two threads write
