@@ -38,14 +38,12 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
-// Output rows processed together by the small-batch kernels: independent FMA chains that hide
-// latency, and several weight streams in flight.
-constexpr std::int64_t kRowTile = 4;
 // Tokens per tile of the batch-invariant kernels (the decode kernels' largest batch).
 constexpr int kTiledTokens = 4;
-// Output rows a thread owns at a time in OutMajorTokenTiles: 32 bf16 rows of 5120 inputs are
-// 320 KiB, which stay in L2 while all token tiles pass over them.
-constexpr std::int64_t kRowsPerL2Block = 32;
+// Output rows a thread owns at a time in OutMajorTokenTiles: 48 bf16 rows of 5120 inputs are
+// 480 KiB, which stay in L2 while all token tiles pass over them. A multiple of every row tile
+// below (1, 2, 3, 4, 6 or 8 rows), so no block ends in a slow single-row remainder.
+constexpr std::int64_t kRowsPerL2Block = 48;
 // Inputs unrolled together by the in-major kernel (one accumulator load/store per kInUnroll FMAs):
 // 8 ran 20% faster than 4 in decode and 10% in prefill on Scout's expert shapes; 16 runs out of
 // registers.
@@ -65,10 +63,22 @@ constexpr std::int64_t kInMajorL2WeightBytes = 512 * 1024;
 // micro-tile (accumulators = kMr × 2 vectors must fit the register file with room to spare).
 constexpr std::int64_t kKc = 256;
 #if HWY_TARGET <= HWY_AVX3
-constexpr int kMr = 8;  // 32 vector registers
+constexpr int kVectorRegisters = 32;
+constexpr int kMr = 8;
 #else
-constexpr int kMr = 4;  // 16 vector registers
+constexpr int kVectorRegisters = 16;
+constexpr int kMr = 4;
 #endif
+
+// Output rows of float weights processed together by the small-batch kernels for kTokens tokens:
+// as many as keep the accumulators (rows · tokens vectors), the inputs and a weight vector in
+// registers, at most 8. More rows mean more independent FMA chains and more weight streams in
+// flight; a decode step with 8 rows streamed bf16 weights 35% faster than with 4 on one core
+// (Scout's expert shape in bench_kernels), 16 rows ran slower.
+constexpr int FloatRowTileFor(int tokens) {
+  const int rows = (kVectorRegisters - tokens - 2) / tokens;
+  return rows < 1 ? 1 : (rows > 8 ? 8 : rows);
+}
 
 // Widening loads: Lanes(df) stored elements → f32.
 template <DType D>
@@ -190,11 +200,11 @@ HWY_INLINE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x,
 
 template <DType D, int kTokens>
 void FloatRows(const Matrix& w, const float* x, float* y) {
-  const std::int64_t tiles = w.out_features / kRowTile;
+  constexpr int kRows = FloatRowTileFor(kTokens);
+  const std::int64_t tiles = w.out_features / kRows;
 #pragma omp parallel for schedule(static)
-  for (std::int64_t b = 0; b < tiles; ++b)
-    FloatRowTile<D, kRowTile, kTokens>(w, b * kRowTile, x, y);
-  for (std::int64_t o = tiles * kRowTile; o < w.out_features; ++o)
+  for (std::int64_t b = 0; b < tiles; ++b) FloatRowTile<D, kRows, kTokens>(w, b * kRows, x, y);
+  for (std::int64_t o = tiles * kRows; o < w.out_features; ++o)
     FloatRowTile<D, 1, kTokens>(w, o, x, y);
 }
 
@@ -236,11 +246,6 @@ QuantInput PrepareQuantInput(const float* x, std::int64_t n_tokens, std::int64_t
 // accumulators (2 · rows · tokens vectors), the inputs (2 · tokens) and three temporaries in
 // registers. Rows of a tile share every input load and keep several weight streams in flight.
 constexpr int QuantRowTileFor(int tokens) {
-#if HWY_TARGET <= HWY_AVX3
-  constexpr int kVectorRegisters = 32;
-#else
-  constexpr int kVectorRegisters = 16;
-#endif
   const int rows = (kVectorRegisters - 2 * tokens - 3) / (2 * tokens);
   return rows < 1 ? 1 : (rows > 4 ? 4 : rows);
 }
@@ -360,7 +365,8 @@ template <DType D, int kTokens>
 HWY_INLINE void FloatRowRange(const Matrix& w, std::int64_t begin, std::int64_t end, const float* x,
                               float* y) {
   std::int64_t o = begin;
-  for (; o + kRowTile <= end; o += kRowTile) FloatRowTile<D, kRowTile, kTokens>(w, o, x, y);
+  constexpr int kRows = FloatRowTileFor(kTokens);
+  for (; o + kRows <= end; o += kRows) FloatRowTile<D, kRows, kTokens>(w, o, x, y);
   for (; o < end; ++o) FloatRowTile<D, 1, kTokens>(w, o, x, y);
 }
 
