@@ -1,6 +1,7 @@
 // Kernel micro-benchmarks on Scout shapes (hidden 5120, expert width 8192): linear() on one token
 // (decode: bytes/s of weights streamed) and on 64 tokens (prefill: FLOP/s), for every stored
-// format. Weights are random; sizes exceed the last-level cache, as real layers do.
+// format, and for 4/8-bit weights with f32 or int8 activations. Weights are random; sizes exceed
+// the last-level cache, as real layers do.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -54,8 +55,9 @@ BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout) {
 }
 
 void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout layout,
-                std::int64_t tokens) {
-  const BenchMatrix b = make_matrix(dtype, bits, layout);
+                std::int64_t tokens, bool int8_activations = false) {
+  BenchMatrix b = make_matrix(dtype, bits, layout);
+  b.m.quant.int8_activations = int8_activations;
   std::vector<float> x(static_cast<std::size_t>(tokens * kHidden), 0.5f);
   std::vector<float> y(static_cast<std::size_t>(tokens * kExpertWidth));
   for (auto _ : state) {
@@ -77,11 +79,18 @@ BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major, DType::BF16, 0, kOut, 1)->U
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major, DType::BF16, 0, kIn, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q8, DType::U32, 8, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q4, DType::U32, 4, kOut, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_q8_int8_activations, DType::U32, 8, kOut, 1, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_q4_int8_activations, DType::U32, 4, kOut, 1, true)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major, DType::BF16, 0, kOut, kPrefillTokens)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major, DType::BF16, 0, kIn, kPrefillTokens)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_q4, DType::U32, 4, kOut, kPrefillTokens)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations, DType::U32, 4, kOut, kPrefillTokens,
+                  true)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace llama4

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "activations_flag.h"
 #include "command.h"
 #include "kernels/linear_simd.h"
 #include "kernels/matrix_traffic.h"
@@ -44,6 +45,7 @@ struct BenchOptions {
   int threads = 0;
   int repeat = 3;
   KvType kv_type = KvType::kF32;
+  QuantizedActivations activations = QuantizedActivations::kF32;
   bool warmup = true;
   bool json = false;
 };
@@ -188,6 +190,7 @@ int run_bench(const BenchOptions& o) {
   const auto load_start = Clock::now();
   const auto model = Model::load(o.model_dir);
   const std::chrono::duration<double> load_time = Clock::now() - load_start;
+  apply_activations_flag(*model, o.activations, o.json);
   const ModelConfig& config = model->config();
   const TokenCost cost = token_cost(*model);
 
@@ -216,7 +219,13 @@ int run_bench(const BenchOptions& o) {
   const std::optional<double> int8_peak = measure_int8_dot_peak(threads);
 
   const std::string model_name = config.architecture.empty() ? "llama4" : config.architecture;
-  const std::string format = weight_format(*model);
+  // Products of quantized weights with int8 activations run on the integer dot product; everything
+  // else computes in f32 (the bf16 dot peak is the reference for bf16 weights).
+  const bool int8_products = model->quantized_activations() == QuantizedActivations::kInt8 &&
+                             model->has_quantized_weights();
+  const std::string format = weight_format(*model) + (int8_products ? ", int8 act." : "");
+  const std::optional<double> dot_peak = int8_products ? int8_peak : bf16_peak;
+  const char* dot_peak_name = int8_products ? "int8" : "bf16";
   const double size_gib = static_cast<double>(checkpoint_bytes(*model)) / kGiB;
   const double params_b = static_cast<double>(cost.parameters) / kGiga;
   // Average visible keys per prompt token in a causal prompt of p tokens from position 0.
@@ -237,6 +246,7 @@ int run_bench(const BenchOptions& o) {
   report["load_seconds"] = load_time.count();
   report["peak_rss_bytes"] = rss;
   report["kv_type"] = kv_type_name(o.kv_type);
+  report["activations"] = quantized_activations_name(model->quantized_activations());
   report["kv_cache_bytes"] = state.cache_bytes();
   report["read_bandwidth_bytes_per_second"] = bandwidth;
   report["f32_fma_peak_flops"] = fma_peak;
@@ -257,7 +267,7 @@ int run_bench(const BenchOptions& o) {
       test["flops_per_token"] = prompt_flops_per_token(r.tokens);
       test["flops_per_second"] = flops;
       test["fraction_of_f32_peak"] = flops / fma_peak;
-      if (bf16_peak) test["fraction_of_bf16_peak"] = flops / *bf16_peak;
+      if (dot_peak) test[std::string("fraction_of_") + dot_peak_name + "_peak"] = flops / *dot_peak;
     }
     report["tests"].push_back(test);
   }
@@ -289,16 +299,19 @@ int run_bench(const BenchOptions& o) {
                   test["bytes_per_second"].get<double>() / kGiga,
                   100.0 * test["fraction_of_bandwidth"].get<double>());
     else
-      std::printf("%s: %.2f GFLOP/token → %.1f GFLOP/s = %.1f%% of f32 FMA peak%s\n", name.c_str(),
-                  test["flops_per_token"].get<double>() / kGiga,
-                  test["flops_per_second"].get<double>() / kGiga,
-                  100.0 * test["fraction_of_f32_peak"].get<double>(),
-                  bf16_peak ? (", " +
-                               std::to_string(static_cast<int>(std::lround(
-                                   100.0 * test["fraction_of_bf16_peak"].get<double>()))) +
-                               "% of bf16 dot peak")
-                                  .c_str()
-                            : "");
+      std::printf(
+          "%s: %.2f GFLOP/token → %.1f GFLOP/s = %.1f%% of f32 FMA peak%s\n", name.c_str(),
+          test["flops_per_token"].get<double>() / kGiga,
+          test["flops_per_second"].get<double>() / kGiga,
+          100.0 * test["fraction_of_f32_peak"].get<double>(),
+          dot_peak
+              ? (", " +
+                 std::to_string(static_cast<int>(std::lround(
+                     100.0 *
+                     test["fraction_of_" + std::string(dot_peak_name) + "_peak"].get<double>()))) +
+                 "% of " + dot_peak_name + " dot peak")
+                    .c_str()
+              : "");
   }
   return 0;
 }
@@ -315,6 +328,7 @@ const CommandRegistration kBench{
       cmd.add_option("-t,--threads", o->threads, "Threads (default: all cores)");
       cmd.add_option("--repeat", o->repeat, "Runs per test")->capture_default_str();
       add_kv_type_flag(cmd, o->kv_type);
+      add_activations_flag(cmd, o->activations);
       cmd.add_flag("!--no-warmup", o->warmup,
                    "Skip the untimed first run of each test (which pages in the weights)");
       cmd.add_flag("--json", o->json, "Print one JSON object instead of the table");

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "activations_flag.h"
 #include "command.h"
 #include "kv_type_flag.h"
 #include "model/model.h"
@@ -29,6 +30,7 @@ struct EvalOptions {
   int threads = 0;
   std::int64_t context_size = 0;
   KvType kv_type = KvType::kF32;
+  QuantizedActivations activations = QuantizedActivations::kF32;
   bool check_numerics = kCheckNumericsByDefault;
 };
 
@@ -41,6 +43,7 @@ int run_eval(const EvalOptions& options) {
                 std::to_string(n) + " ids given");
   const auto model = Model::load(options.model_dir);
   model->set_check_numerics(options.check_numerics);
+  apply_activations_flag(*model, options.activations, false);
   const std::int64_t vocab = model->config().vocab_size;
   InferenceState state(*model, options.context_size > 0 ? options.context_size : n,
                        options.kv_type);
@@ -78,6 +81,7 @@ const CommandRegistration kEval{
       cmd.add_option("-c,--ctx-size", options->context_size,
                      "Context size (default: number of ids)");
       add_kv_type_flag(cmd, options->kv_type);
+      add_activations_flag(cmd, options->activations);
       cmd.add_flag("--check-numerics,!--no-check-numerics", options->check_numerics,
                    "Stop at the first layer and tensor whose activations hold NaN/Inf "
                    "(default: on in Debug builds)");

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "activations_flag.h"
 #include "command.h"
 #include "generate/demo_model.h"
 #include "generate/generation_config.h"
@@ -37,6 +38,7 @@ struct ServeOptions {
   std::string model_name;
   server::HttpServerOptions http;
   server::SchedulerOptions scheduler;
+  QuantizedActivations activations = QuantizedActivations::kF32;
   int threads = 0;
   bool quiet = false;
 };
@@ -71,6 +73,7 @@ int run_serve(ServeOptions o) {
 
   set_progress_suppressed(o.quiet);
   const std::unique_ptr<Model> model = Model::load(dir);
+  apply_activations_flag(*model, o.activations, o.quiet);
   const Tokenizer tokenizer = Tokenizer::load(dir);
   server::ServedModel served;
   served.model = model.get();
@@ -131,6 +134,7 @@ const CommandRegistration kServe{
       cmd.add_option("-c,--ctx-size", o->scheduler.context_size,
                      "Context per slot (default: min(4096, the model's maximum))");
       add_kv_type_flag(cmd, o->scheduler.kv_type);
+      add_activations_flag(cmd, o->activations);
       o->scheduler.max_queue = kDefaultMaxQueue;
       cmd.add_option("--max-queue", o->scheduler.max_queue,
                      "Requests that may wait for a slot; more get 503")

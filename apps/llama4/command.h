@@ -1,8 +1,9 @@
-// Sub-command registry of the `llama4` program. Each sub-command lives in its own file and registers
-// itself with a static CommandRegistration, so adding a command touches no other file:
+// Sub-command registry of the `llama4` program. Each sub-command lives in its own file and
+// registers itself with a static CommandRegistration, so adding a command touches no other file:
 //
 //   static CommandRegistration reg{"inspect", "Show a model's config and layer plan", 10,
-//       [](CLI::App& cmd) { auto opts = ...; cmd.add_option(...); return [opts] { ...; return 0; }; }};
+//       [](CLI::App& cmd) { auto opts = ...; cmd.add_option(...); return [opts] { ...; return 0; };
+//       }};
 //
 // The setup function declares the options on `cmd` and returns the action run when the command is
 // chosen; the action returns the process exit code.
@@ -29,7 +30,8 @@ std::vector<CommandInfo>& command_registry();
 
 struct CommandRegistration {
   CommandRegistration(std::string name, std::string description, int order, CommandSetup setup) {
-    command_registry().push_back({std::move(name), std::move(description), order, std::move(setup)});
+    command_registry().push_back(
+        {std::move(name), std::move(description), order, std::move(setup)});
   }
 };
 

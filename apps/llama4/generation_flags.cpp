@@ -37,6 +37,7 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("-c,--ctx-size", f.context_size,
                  "Context size (default: min(4096, the model's maximum))");
   add_kv_type_flag(cmd, f.kv_type);
+  add_activations_flag(cmd, f.activations);
   cmd.add_flag("--truncate", f.truncate_prompt,
                "Drop the oldest prompt tokens when the prompt does not fit");
   cmd.add_flag("-q,--quiet", f.quiet, "Print only the generated text");
@@ -54,6 +55,7 @@ LoadedModel load_for_generation(const GenerationFlags& flags) {
     std::fprintf(stderr, "note: %s is a %s\n", flags.model_dir.c_str(), kDemoModelNotice);
   set_progress_suppressed(flags.quiet);  // the loading bar (shown only on a terminal)
   loaded.model = Model::load(loaded.dir);
+  apply_activations_flag(*loaded.model, flags.activations, flags.quiet);
   if (Tokenizer::available(loaded.dir)) loaded.tokenizer.emplace(Tokenizer::load(loaded.dir));
   loaded.generation = GenerationConfig::load(loaded.dir);
   const std::int64_t max_positions = loaded.model->config().max_position_embeddings;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "activations_flag.h"
 #include "generate/generation_config.h"
 #include "generate/generator.h"
 #include "kv_type_flag.h"
@@ -34,12 +35,14 @@ struct GenerationFlags {
   int threads = 0;
   std::int64_t context_size = 0;
   KvType kv_type = KvType::kF32;
+  QuantizedActivations activations = QuantizedActivations::kF32;
   bool truncate_prompt = false;
   bool quiet = false;
 };
 
 // Declares -m, -n, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n,
-// --presence-penalty, --frequency-penalty, --seed, --stop, -t, -c, --kv-type, --truncate, --quiet.
+// --presence-penalty, --frequency-penalty, --seed, --stop, -t, -c, --kv-type, --activations,
+// --truncate, --quiet.
 void add_generation_flags(CLI::App& cmd, GenerationFlags& flags);
 
 struct LoadedModel {

@@ -21,7 +21,8 @@ std::vector<std::int32_t> parse_token_list(const std::string& text) {
     const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
     if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || value < 0 ||
         value > std::numeric_limits<std::int32_t>::max())
-      throw Error("--ids: '" + item + "' is not a token id (expected non-negative integers separated by commas)");
+      throw Error("--ids: '" + item +
+                  "' is not a token id (expected non-negative integers separated by commas)");
     ids.push_back(static_cast<std::int32_t>(value));
     begin = end + 1;
   }

@@ -50,6 +50,29 @@ std::size_t InferenceState::cache_bytes() const {
   return total;
 }
 
+std::string_view quantized_activations_name(QuantizedActivations precision) {
+  return precision == QuantizedActivations::kInt8 ? "int8" : "f32";
+}
+
+std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name) {
+  if (name == "f32") return QuantizedActivations::kF32;
+  if (name == "int8") return QuantizedActivations::kInt8;
+  return std::nullopt;
+}
+
+void Model::set_quantized_activations(QuantizedActivations precision) {
+  quantized_activations_ = precision;
+  for_each_matrix(weights_, [precision](Matrix& m) {
+    m.quant.int8_activations = m.quantized() && precision == QuantizedActivations::kInt8;
+  });
+}
+
+bool Model::has_quantized_weights() const {
+  bool any = false;
+  for_each_matrix(weights_, [&any](const Matrix& m) { any = any || m.quantized(); });
+  return any;
+}
+
 Model::Model(ModelConfig config, Checkpoint checkpoint)
     : config_(std::move(config)),
       plan_(LayerPlan::from_config(config_)),

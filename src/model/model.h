@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "checkpoint/model_config.h"
@@ -44,6 +46,13 @@ class InferenceState {
   std::vector<KvCache> caches_;  // one per layer
 };
 
+// The precision of activations entering products with 4/8-bit weights (float weights always meet
+// f32 activations): f32, or int8 per block of 32 inputs — faster, approximate; see
+// kernels/int8_activations.h.
+enum class QuantizedActivations { kF32, kInt8 };
+std::string_view quantized_activations_name(QuantizedActivations precision);
+std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name);
+
 // Which positions of a forward call need logits.
 enum class LogitsFor { kAllPositions, kLastPosition, kNone };
 
@@ -80,6 +89,12 @@ class Model {
   void set_check_numerics(bool on) { check_numerics_ = on; }
   bool check_numerics() const { return check_numerics_; }
 
+  // Applies to every quantized matrix from the next forward call on (default kF32). Not to be
+  // changed while a forward call runs.
+  void set_quantized_activations(QuantizedActivations precision);
+  QuantizedActivations quantized_activations() const { return quantized_activations_; }
+  bool has_quantized_weights() const;
+
  private:
   Model(ModelConfig config, Checkpoint checkpoint);
 
@@ -89,6 +104,7 @@ class Model {
   ModelWeights weights_;
   RopeTable rope_;
   bool check_numerics_ = kCheckNumericsByDefault;
+  QuantizedActivations quantized_activations_ = QuantizedActivations::kF32;
 };
 
 }  // namespace llama4

@@ -37,7 +37,7 @@ struct LayerWeights {
 struct ModelWeights {
   Matrix embed_tokens;  // [V, H] out-major; row t is the embedding of token t
   Vector final_norm;
-  Matrix lm_head;       // [V, H]; the embedding matrix when tie_word_embeddings
+  Matrix lm_head;  // [V, H]; the embedding matrix when tie_word_embeddings
   std::vector<LayerWeights> layers;
 };
 
@@ -47,5 +47,30 @@ struct ModelWeights {
 // Missing, unexpected or mis-shaped tensors → one Error listing them all.
 ModelWeights bind_weights(const Checkpoint& checkpoint, const ModelConfig& config,
                           const LayerPlan& plan);
+
+// Calls visit(Matrix&) on every matrix of the model, const or not (the lm_head too when it is the
+// embedding's view).
+template <typename Weights, typename Visit>
+void for_each_matrix(Weights& weights, Visit&& visit) {
+  const auto visit_swiglu = [&](auto& mlp) {
+    visit(mlp.gate);
+    visit(mlp.up);
+    visit(mlp.down);
+  };
+  visit(weights.embed_tokens);
+  visit(weights.lm_head);
+  for (auto& layer : weights.layers) {
+    visit(layer.q);
+    visit(layer.k);
+    visit(layer.v);
+    visit(layer.o);
+    if (layer.dense) visit_swiglu(*layer.dense);
+    if (layer.moe) {
+      visit(layer.moe->router);
+      for (auto& expert : layer.moe->experts) visit_swiglu(expert);
+      visit_swiglu(layer.moe->shared_expert);
+    }
+  }
+}
 
 }  // namespace llama4

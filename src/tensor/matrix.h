@@ -18,6 +18,9 @@ struct QuantizedData {
   DType scale_dtype = DType::BF16;
   int bits = 0;  // 0: not quantized
   int group_size = 0;
+  // Products round the activations to int8 per block of 32 inputs (kernels/int8_activations.h):
+  // several times faster on CPUs with AVX-512 VNNI, at the cost of that rounding. Off: f32.
+  bool int8_activations = false;
 };
 
 struct Matrix {

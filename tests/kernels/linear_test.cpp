@@ -1,14 +1,19 @@
 // linear() against a plain scalar product, for every SIMD target this CPU runs, every stored
 // format (f32, bf16, f16, mlx 4/8-bit with group sizes 32/64/128), both storage orders, row
-// strides, odd sizes and the batch sizes of both the streaming and the blocked kernels.
+// strides, odd sizes and the batch sizes of both the streaming and the blocked kernels; and the
+// int8-activation products of 4/8-bit weights against a scalar model of their rounding, on the
+// VNNI and the portable kernel.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "kernels/int8_activations.h"
 #include "kernels/linear.h"
 #include "kernels/linear_simd.h"
 #include "kernels/mlx_quant.h"
@@ -282,6 +287,123 @@ TEST(LinearTest, OtherBitWidthsGoThroughTheBlockedProduct) {
     for (std::int64_t n : {1, 6})
       expect_matches_reference(t, n, rng, std::to_string(bits) + "-bit");
   }
+}
+
+// ---- int8 activations ----------------------------------------------------------------------
+
+// Scalar model of the int8-activation product (kernels/int8_activations.h), in double: per block
+// of 32 inputs, scale = max|x| / 127 (in f32, as specified) and level = round-half-even(x / scale);
+// y = Σ_j level_j · scale_b(j) · q_j · s_g(j) + Σ_g b_g · Σ_{j∈g} x_j. Also returns Σ|terms|.
+std::pair<double, double> int8_model(const TestMatrix& t, const float* x, std::int64_t o) {
+  const std::int64_t in = t.m.in_features, group = t.m.quant.group_size, groups = in / group;
+  const int bits = t.m.quant.bits;
+  const std::int64_t words = in * bits / 32;
+  double y = 0.0, magnitude = 0.0;
+  for (std::int64_t b = 0; b < in / kActivationBlock; ++b) {
+    float max_abs = 0.0f;
+    for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j)
+      max_abs = std::max(max_abs, std::abs(x[j]));
+    const float scale = max_abs / 127.0f;
+    for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j) {
+      const double level = scale == 0.0f ? 0.0 : std::nearbyint(x[j] / scale);
+      const std::size_t g = static_cast<std::size_t>(o * groups + j / group);
+      const double term =
+          level * scale * field(t.packed.data() + o * words, j, bits) * bf16_to_f32(t.scales[g]);
+      y += term;
+      magnitude += std::abs(term);
+    }
+  }
+  for (std::int64_t g = 0; g < groups; ++g) {
+    double sum = 0.0;
+    for (std::int64_t j = g * group; j < (g + 1) * group; ++j) sum += x[j];
+    const double term = bf16_to_f32(t.biases[static_cast<std::size_t>(o * groups + g)]) * sum;
+    y += term;
+    magnitude += std::abs(term);
+  }
+  return {y, magnitude};
+}
+
+// Runs `body` with the VNNI kernel (where the CPU has it) and with the portable one.
+template <typename Body>
+void for_each_int8_kernel(Body body) {
+  if (int8_activations_use_vnni()) body("vnni");
+  int8_activations_force_portable(true);
+  body("portable");
+  int8_activations_force_portable(false);
+}
+
+TEST(Int8ActivationsTest, MatchTheScalarModelOfTheirRounding) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for_each_int8_kernel([&](const char* kernel) {
+    for (int bits : {4, 8})
+      for (int group : {32, 64, 128})
+        for (std::int64_t in : {32, 64, 128, 320, 640}) {  // 32, 64, 320: partial chunks
+          if (in % group != 0) continue;
+          TestMatrix t = make_quantized_matrix(bits, group, 53, in, rng);
+          t.m.quant.int8_activations = true;
+          ASSERT_TRUE(int8_activations_supported(t.m));
+          for (std::int64_t n_tokens : kTokenCounts) {
+            std::vector<float> x(static_cast<std::size_t>(n_tokens * in));
+            for (float& v : x) v = normal(rng);
+            x[3] = 0.0f;                                                   // an exact zero
+            std::fill_n(x.begin(), std::min<std::int64_t>(in, 32), 0.0f);  // an all-zero block
+            const std::vector<float> y = linear_of(t.m, x, n_tokens);
+            for (std::int64_t tok = 0; tok < n_tokens; ++tok)
+              for (std::int64_t o = 0; o < t.m.out_features; ++o) {
+                const auto [expected, magnitude] = int8_model(t, x.data() + tok * in, o);
+                const double got = y[static_cast<std::size_t>(tok * t.m.out_features + o)];
+                ASSERT_NEAR(got, expected, kRelativeTolerance * magnitude + 1e-6)
+                    << kernel << " " << bits << "-bit g" << group << " in " << in << " tokens "
+                    << n_tokens << " token " << tok << " output " << o;
+              }
+          }
+        }
+  });
+}
+
+TEST(Int8ActivationsTest, VnniAndPortableKernelsAgreeBitForBitAndTheBatchDoesNotMatter) {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int bits : {4, 8}) {
+    TestMatrix t = make_quantized_matrix(bits, 64, 101, 320, rng);
+    t.m.quant.int8_activations = true;
+    expect_batch_invariant(t, rng, std::to_string(bits) + "-bit, int8 activations");
+    if (!int8_activations_use_vnni()) continue;
+    std::vector<float> x(static_cast<std::size_t>(9 * 320));
+    for (float& v : x) v = normal(rng);
+    const std::vector<float> vnni = linear_of(t.m, x, 9);
+    int8_activations_force_portable(true);
+    const std::vector<float> portable = linear_of(t.m, x, 9);
+    int8_activations_force_portable(false);
+    EXPECT_TRUE(std::equal(vnni.begin(), vnni.end(), portable.begin())) << bits << "-bit";
+  }
+}
+
+TEST(Int8ActivationsTest, StayCloseToF32ActivationsButDifferFromThem) {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  TestMatrix t = make_quantized_matrix(4, 64, 64, 512, rng);
+  std::vector<float> x(512);
+  for (float& v : x) v = normal(rng);
+  const std::vector<float> exact = linear_of(t.m, x, 1);
+  t.m.quant.int8_activations = true;
+  const std::vector<float> rounded = linear_of(t.m, x, 1);
+  double max_error = 0.0, max_value = 0.0;
+  for (std::size_t o = 0; o < exact.size(); ++o) {
+    max_error = std::max(max_error, static_cast<double>(std::abs(rounded[o] - exact[o])));
+    max_value = std::max(max_value, static_cast<double>(std::abs(exact[o])));
+  }
+  EXPECT_GT(max_error, 1e-6 * max_value);  // the rounding happens
+  EXPECT_LT(max_error, 1e-2 * max_value);  // and costs little on Gaussian inputs
+}
+
+TEST(Int8ActivationsTest, NotForFloatWeightsOrOddGroupSizes) {
+  std::mt19937 rng(14);
+  EXPECT_FALSE(int8_activations_supported(
+      make_float_matrix(DType::BF16, Matrix::Layout::kOutMajor, 4, 64, 0, rng).m));
+  EXPECT_FALSE(int8_activations_supported(make_quantized_matrix(4, 16, 4, 64, rng).m));
+  EXPECT_TRUE(int8_activations_supported(make_quantized_matrix(8, 128, 4, 256, rng).m));
 }
 
 }  // namespace

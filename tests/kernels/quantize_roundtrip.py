@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """End-to-end check of `llama4 quantize`: quantizes a bf16 golden fixture to 8 and 4 bits, checks
 the file layout and the packed bits against an independent numpy port of mlx's quantizer, and
-compares the logits of the quantized models with the original's.
+compares the logits of the quantized models with the original's — with f32 activations against
+the numpy reference on the dequantized weights, and with `--activations int8` against the same
+reference whose quantized products round their inputs to int8 per block of 32 as the engine does.
 
 Usage: quantize_roundtrip.py LLAMA4_BIN   (exit status 0 when every check passes)
 """
@@ -27,6 +29,13 @@ import safetensors_io  # noqa: E402
 FIXTURE = "bf16_weights"           # Scout-like, bf16, HF fused experts, multimodal layout
 IDS = [3, 17, 42, 99, 5, 150, 7, 64, 12, 199, 33, 8]
 MAX_RELATIVE_ERROR = {8: 0.03, 4: 0.4}    # of max|logit| of the original model (tiny, random)
+# --activations int8 against the numpy reference rounding alike. Rounding to int8 is discontinuous:
+# on these tiny models, perturbing the reference's activations by 1e-7 (relative) flips a few
+# levels and moves the logits by ~1e-2 of max|logit|, so the engine (f32 activations) and the
+# reference (float64) cannot agree to 1e-4 here; the kernel itself is checked exactly against a
+# scalar model on identical inputs in linear_test.cpp.
+INT8_END_TO_END_TOLERANCE = 0.05
+ACTIVATION_BLOCK = 32                     # inputs sharing one int8 activation scale
 ENGINE_TOLERANCE = 1e-4                   # engine vs numpy reference on the dequantized weights
 PREFIX = "language_model.model.layers.0."
 
@@ -101,14 +110,106 @@ def write_dequantized(tensors, config, out_dir):
     safetensors_io.write_safetensors(os.path.join(out_dir, "model.safetensors"), dense, dtype="F32")
 
 
+class Int8ActivationLinear:
+    """A quantized linear ([out, in]: levels, per-group scales and biases) as the engine applies it
+    with --activations int8: each token's inputs (f32) are cut into blocks of 32, scaled by
+    max|x|/127 and rounded to integers (ties to even); the products of levels and rounded inputs
+    are exact integers, scaled by the block's and the group's scales; the biases meet the exact
+    sums of x. Supports what the reference uses: x @ W.T, W @ x and W[rows] (dequantized rows)."""
+
+    __array_ufunc__ = None  # lets `ndarray @ W.T` fall through to __rmatmul__
+
+    def __init__(self, levels, scales, biases):
+        self.levels, self.scales, self.biases = levels, scales, biases
+        self.group = levels.shape[-1] // scales.shape[-1]
+
+    @property
+    def T(self):
+        return _Transposed(self)
+
+    def __getitem__(self, rows):
+        deq = self.levels.reshape(*self.scales.shape, self.group) * self.scales[..., None] + self.biases[..., None]
+        return deq.reshape(self.levels.shape)[rows]
+
+    def __matmul__(self, x):
+        return self.apply(x)
+
+    def apply(self, x):
+        x = np.asarray(x)
+        x32 = x.astype(np.float32).reshape(-1, x.shape[-1])
+        n, width = x32.shape
+        blocks = x32.reshape(n, width // ACTIVATION_BLOCK, ACTIVATION_BLOCK)
+        scale = np.abs(blocks).max(axis=-1) / np.float32(127)
+        safe = np.where(scale == 0, np.float32(1), scale).astype(np.float32)
+        rounded = np.where(scale[..., None] == 0, 0.0, np.rint(blocks / safe[..., None]))
+        rounded = np.clip(rounded, -127, 127)
+        out = self.levels.shape[0]
+        products = np.einsum("nbj,obj->nob", rounded, self.levels.reshape(out, -1, ACTIVATION_BLOCK))
+        block_weight_scale = np.repeat(self.scales, self.group // ACTIVATION_BLOCK, axis=1)
+        y = (products * scale.astype(np.float64)[:, None, :] * block_weight_scale[None]).sum(axis=-1)
+        group_sums = x32.astype(np.float64).reshape(n, -1, self.group).sum(axis=-1)
+        y += group_sums @ self.biases.T
+        return y.reshape(*x.shape[:-1], out)
+
+
+class _Transposed:
+    __array_ufunc__ = None
+
+    def __init__(self, linear):
+        self.linear = linear
+
+    def __rmatmul__(self, x):
+        return self.linear.apply(x)
+
+
+def int8_activation_weights(tensors, config, model_dir):
+    """llama4_ref's weight structure for a quantized folder, every quantized linear replaced by an
+    Int8ActivationLinear (float tensors as the reference loads them)."""
+    cfg = llama4_ref.load_text_config(model_dir)
+    plan = llama4_ref.layer_plan(cfg)
+    model = llama4_ref.load_weights(model_dir, cfg, plan)
+    bits = config["quantization"]["bits"]
+    prefix = "language_model." if any(n.startswith("language_model.") for n in tensors) else ""
+
+    def linear(name, original):
+        base = prefix + name
+        if base + ".scales" not in tensors:
+            return original
+        (_, raw), (s_dtype, s), (b_dtype, b) = (tensors[base + k] for k in (".weight", ".scales", ".biases"))
+        levels = unpack(raw, bits).astype(np.float64)
+        scales, biases = to_f32(s_dtype, s).astype(np.float64), to_f32(b_dtype, b).astype(np.float64)
+        if levels.ndim == 3:  # mlx's stacked experts
+            return [Int8ActivationLinear(levels[e], scales[e], biases[e]) for e in range(levels.shape[0])]
+        return Int8ActivationLinear(levels, scales, biases)
+
+    model["embed"] = linear("model.embed_tokens", model["embed"])
+    model["lm_head"] = model["embed"] if cfg["tie_word_embeddings"] else linear("lm_head", model["lm_head"])
+    for i, layer in enumerate(model["layers"]):
+        p = f"model.layers.{i}."
+        for n in ("q", "k", "v", "o"):
+            layer[n] = linear(p + f"self_attn.{n}_proj", layer[n])
+        ff = p + "feed_forward."
+        if "dense" in layer:
+            layer["dense"] = tuple(linear(ff + f"{n}_proj", w) for n, w in zip(("gate", "up", "down"), layer["dense"]))
+            continue
+        layer["router"] = linear(ff + "router", layer["router"])
+        layer["shared"] = tuple(linear(ff + f"shared_expert.{n}_proj", w)
+                                for n, w in zip(("gate", "up", "down"), layer["shared"]))
+        original = list(zip(*layer["experts"]))  # (gates, ups, downs), float
+        stacked = [linear(ff + f"experts.{n}_proj", list(w)) for n, w in zip(("gate", "up", "down"), original)]
+        layer["experts"] = list(zip(*stacked))
+    return model
+
+
 def run(cmd):
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
 
 
-def logits(binary, model_dir, out_path):
-    run([binary, "eval", "-m", model_dir, "--ids", ",".join(map(str, IDS)), "--logits", out_path])
+def logits(binary, model_dir, out_path, activations="f32"):
+    run([binary, "eval", "-m", model_dir, "--ids", ",".join(map(str, IDS)), "--logits", out_path,
+         "--activations", activations])
     return np.load(out_path)
 
 
@@ -183,6 +284,21 @@ def main():
             error = float(np.abs(quantized - reference).max()) / scale
             check(error <= MAX_RELATIVE_ERROR[bits],
                   f"q{bits}g{group}: logits max error {error:.4f} of max|logit| (limit {MAX_RELATIVE_ERROR[bits]})")
+
+            # The same weights with int8 activations, prefilled and decoded token by token.
+            int8_expected, _ = llama4_ref.forward_with_stats(
+                dequantized_dir, IDS, weights=int8_activation_weights(tensors, config, dequantized_dir))
+            int8_logits = logits(binary, out, os.path.join(tmp, f"q{bits}g{group}-int8.npy"), "int8")
+            int8_error = float(np.abs(int8_logits - int8_expected).max()) / float(np.abs(int8_expected).max())
+            f32_distance = float(np.abs(int8_expected - expected).max()) / float(np.abs(expected).max())
+            check(int8_error <= INT8_END_TO_END_TOLERANCE,
+                  f"q{bits}g{group}: --activations int8 vs numpy reference rounding alike: "
+                  f"{int8_error:.2e} of max|logit| (the rounding itself moves the reference by {f32_distance:.2e})")
+            run([binary, "eval", "-m", out, "--ids", ",".join(map(str, IDS)), "--decode-from", "3",
+                 "--activations", "int8", "--logits", os.path.join(tmp, "decoded.npy")])
+            decoded = np.load(os.path.join(tmp, "decoded.npy"))
+            check(np.array_equal(decoded, int8_logits),
+                  f"q{bits}g{group}: int8 activations: decoding token by token equals prefill bit for bit")
     print(f"quantize roundtrip: {len(failures)} failures")
     return 1 if failures else 0
 

@@ -317,12 +317,14 @@ def load_weights(model_dir, cfg, plan):
 
 # ----------------------------------------------------------------------------- model
 
-def forward_with_stats(model_dir, ids, kv_dtype="f32"):
+def forward_with_stats(model_dir, ids, kv_dtype="f32", weights=None):
     """(logits [T, V] float64, stats) for token ids; stats holds min_router_margin when top-k < E.
-    kv_dtype: the precision keys and values are kept in ("f32" or "bf16"; see attention())."""
+    kv_dtype: the precision keys and values are kept in ("f32" or "bf16"; see attention()).
+    weights: the structure load_weights returns, possibly with matrices replaced by objects that
+    support `x @ W.T`, `W @ x` and `W[rows]` (default: load_weights on model_dir)."""
     cfg = load_text_config(model_dir)
     plan = layer_plan(cfg)
-    model = load_weights(model_dir, cfg, plan)
+    model = weights if weights is not None else load_weights(model_dir, cfg, plan)
     ids = np.asarray(ids, dtype=np.int64)
     if ids.ndim != 1 or ids.size == 0 or ids.min() < 0 or ids.max() >= cfg["vocab_size"]:
         raise ValueError(f"ids must be a non-empty list of tokens in [0, {cfg['vocab_size']})")

@@ -1,0 +1,44 @@
+// Products of mlx 4/8-bit weights with activations rounded to int8 — the fast, approximate
+// alternative to the f32-activation kernels of linear_simd.h, chosen per model
+// (QuantizedData::int8_activations, `--activations int8`).
+//
+// Why: with f32 activations every weight must be turned into a float and multiplied in f32, which
+// makes quantized decoding compute-bound on a CPU. Rounding each token's activations to int8 once
+// lets the integer dot-product instruction (AVX-512 VNNI `vpdpbusd`: 64 multiply-adds of unsigned
+// weight levels by signed activations per instruction) consume packed weights almost as fast as
+// memory delivers them. The cost is the rounding: every block of kActivationBlock inputs is
+// scaled by max|x|/127 and rounded to the nearest integer, a relative error of up to 1/254 of
+// the block's largest activation.
+//
+// The arithmetic, for one output row and one token:
+//   y = Σ_blocks s_g · d_b · Σ_{j∈b} q_j · a_j  +  Σ_groups b_g · Σ_{j∈g} x_j
+// with weight levels q, group scale s and bias b (mlx: w = s·q + b), int8 activations a and their
+// block scale d. The bias term uses the exact f32 sums of x, so only the products see the
+// rounding. Integer sums are exact, and the float steps run in one fixed order (16 partial sums,
+// each over 8 inputs of 4-bit rows or 4 of 8-bit rows, reduced pairwise at the end), so the
+// VNNI kernel and the portable one give bit-identical results, and a token's result does not
+// depend on the batch it is in.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/matrix.h"
+
+namespace llama4 {
+
+// Inputs sharing one activation scale.
+inline constexpr std::int64_t kActivationBlock = 32;
+
+// Whether linear_int8_activations handles this matrix: out-major, 4 or 8 bits, a group size that
+// is a multiple of kActivationBlock.
+bool int8_activations_supported(const Matrix& w);
+
+// y: [n_tokens, w.out_features] (overwritten); x: [n_tokens, w.in_features].
+void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y);
+
+// Dispatch control for tests and benchmarks: whether this CPU runs the VNNI kernel, and forcing
+// the portable kernel (false restores the default).
+bool int8_activations_use_vnni();
+void int8_activations_force_portable(bool portable);
+
+}  // namespace llama4
