@@ -197,6 +197,20 @@ TEST_F(CliTest, Bf16KvCacheGeneratesAndItsPromptCacheRestoresExactly) {
   EXPECT_NE(err.find("f16"), std::string::npos) << err;
 }
 
+// --activations: int8 on a model without 4/8-bit weights says it has no effect and still runs;
+// an unknown precision is refused naming the flag and the value.
+TEST_F(CliTest, ActivationsFlagIsValidatedAndExplained) {
+  int status = 0;
+  std::string err;
+  llama4("generate -m " + quoted(demo()) + " -p hi -n 1 --activations int8", status, &err);
+  EXPECT_EQ(status, 0) << err;
+  EXPECT_NE(err.find("--activations int8 has no effect"), std::string::npos) << err;
+  llama4("generate -m " + quoted(demo()) + " -p hi -n 1 --activations int4", status, &err);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(err.find("--activations"), std::string::npos) << err;
+  EXPECT_NE(err.find("int4"), std::string::npos) << err;
+}
+
 // `llama4 bench --json`: both tests with positive speeds, the machine's limits it measured, and
 // the KV cache type it ran with (a bf16 cache is half the bytes of an f32 one).
 TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
