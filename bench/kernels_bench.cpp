@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/int8_activations.h"
 #include "kernels/linear.h"
 #include "kernels/matrix_traffic.h"
 #include "kernels/mlx_quant.h"
@@ -72,6 +73,13 @@ void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout l
       benchmark::Counter::kIsRate);
 }
 
+// The int8-activation product on the portable kernel (what CPUs without AVX-512 VNNI run).
+void run_int8_portable(benchmark::State& state, int bits, std::int64_t tokens) {
+  int8_activations_force_portable(true);
+  run_linear(state, DType::U32, bits, Matrix::Layout::kOutMajor, tokens, true);
+  int8_activations_force_portable(false);
+}
+
 constexpr auto kOut = Matrix::Layout::kOutMajor;
 constexpr auto kIn = Matrix::Layout::kInMajor;
 
@@ -83,6 +91,7 @@ BENCHMARK_CAPTURE(run_linear, decode_q8_int8_activations, DType::U32, 8, kOut, 1
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q4_int8_activations, DType::U32, 4, kOut, 1, true)
     ->UseRealTime();
+BENCHMARK_CAPTURE(run_int8_portable, decode_q4_int8_activations_portable, 4, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major, DType::BF16, 0, kOut, kPrefillTokens)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major, DType::BF16, 0, kIn, kPrefillTokens)

@@ -55,10 +55,16 @@ struct Completion {
 // Receives text as it becomes printable (whole UTF-8 characters); return false to stop.
 using StreamCallback = std::function<bool(std::string_view text)>;
 
+// Precision of the activations entering products with 4/8-bit weights: f32 (exact, the default)
+// or int8 per block of 32 inputs (several times faster on CPUs with AVX-512 VNNI, approximate).
+// Float weights always meet f32 activations.
+enum class QuantizedActivations { kF32, kInt8 };
+
 class Model {
  public:
   // Loads config.json, the safetensors weights and the tokenizer of `dir`.
-  static std::shared_ptr<Model> load(const std::string& dir);
+  static std::shared_ptr<Model> load(const std::string& dir,
+                                     QuantizedActivations activations = QuantizedActivations::kF32);
   ~Model();
 
   std::int64_t vocab_size() const;

@@ -29,10 +29,13 @@ struct Model::Impl {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-std::shared_ptr<Model> Model::load(const std::string& dir) {
+std::shared_ptr<Model> Model::load(const std::string& dir, QuantizedActivations activations) {
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->model = llama4::Model::load(dir);
+  impl->model->set_quantized_activations(activations == QuantizedActivations::kInt8
+                                             ? llama4::QuantizedActivations::kInt8
+                                             : llama4::QuantizedActivations::kF32);
   if (Tokenizer::available(dir)) impl->tokenizer.emplace(Tokenizer::load(dir));
   impl->generation = GenerationConfig::load(dir);
   impl->demo = is_demo_model(dir);

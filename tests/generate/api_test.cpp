@@ -36,6 +36,12 @@ TEST(PublicApi, ChatStreamsAndReusesTheCache) {
   EXPECT_EQ(again.timings.cached_prompt_tokens, 0);
   EXPECT_EQ(again.ids, first.ids);
   EXPECT_THROW(api::Model::load((dir.path() / "missing").string()), std::runtime_error);
+
+  // The demo's weights are bf16: int8 activations apply only to 4/8-bit weights, so the answer
+  // is the same token for token.
+  const auto int8_model = api::Model::load(dir.path().string(), api::QuantizedActivations::kInt8);
+  api::Session int8_session(int8_model, 256);
+  EXPECT_EQ(int8_session.chat("Hello", params).ids, first.ids);
 }
 
 }  // namespace
