@@ -17,6 +17,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "kernels/linear.h"
@@ -73,12 +74,19 @@ Int8Activations quantize_activations(const float* x, std::int64_t n_tokens, std:
     std::int8_t* levels = a.levels.data() + t * a.chunks * chunk;
     for (std::int64_t b = 0; b < blocks; ++b) {
       float max_abs = 0.0f;
-      for (std::int64_t j = 0; j < kActivationBlock; ++j)
-        max_abs = std::max(max_abs, std::fabs(xt[b * kActivationBlock + j]));
-      const float scale = max_abs / static_cast<float>(kMaxLevel);
+      bool finite = true;
+      for (std::int64_t j = 0; j < kActivationBlock; ++j) {
+        const float v = xt[b * kActivationBlock + j];
+        finite = finite && std::isfinite(v);
+        max_abs = std::max(max_abs, std::fabs(v));
+      }
+      // A block holding Inf or NaN gets a NaN scale and zero levels: its outputs become NaN, as
+      // they would with f32 activations, and no non-finite value is ever converted to an integer.
+      const float scale = finite ? max_abs / static_cast<float>(kMaxLevel)
+                                 : std::numeric_limits<float>::quiet_NaN();
       block_scales[static_cast<std::size_t>(b)] = scale;
       for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j) {
-        const float level = scale == 0.0f ? 0.0f : std::nearbyint(xt[j] / scale);
+        const float level = !finite || scale == 0.0f ? 0.0f : std::nearbyint(xt[j] / scale);
         const std::int64_t within = j % chunk;
         const std::int64_t slot = bits == 4 ? (within % 2) * (chunk / 2) + within / 2 : within;
         levels[j - within + slot] = static_cast<std::int8_t>(

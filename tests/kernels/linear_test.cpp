@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <utility>
@@ -396,6 +397,25 @@ TEST(Int8ActivationsTest, StayCloseToF32ActivationsButDifferFromThem) {
   }
   EXPECT_GT(max_error, 1e-6 * max_value);  // the rounding happens
   EXPECT_LT(max_error, 1e-2 * max_value);  // and costs little on Gaussian inputs
+}
+
+// Inf or NaN among the inputs makes every output NaN (f32 activations give Inf or NaN too) and is
+// never converted to an integer (undefined behaviour the sanitized build would report).
+TEST(Int8ActivationsTest, NonFiniteInputsGiveNaNOutputs) {
+  std::mt19937 rng(15);
+  TestMatrix t = make_quantized_matrix(4, 64, 20, 256, rng);
+  t.m.quant.int8_activations = true;
+  for (const float bad :
+       {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()})
+    for_each_int8_kernel([&](const char* kernel) {
+      std::vector<float> x(2 * 256, 0.25f);
+      x[100] = bad;  // token 0 only
+      const std::vector<float> y = linear_of(t.m, x, 2);
+      for (std::int64_t o = 0; o < 20; ++o) {
+        EXPECT_TRUE(std::isnan(y[static_cast<std::size_t>(o)])) << kernel << " output " << o;
+        EXPECT_TRUE(std::isfinite(y[static_cast<std::size_t>(20 + o)])) << kernel << " token 1";
+      }
+    });
 }
 
 TEST(Int8ActivationsTest, NotForFloatWeightsOrOddGroupSizes) {
