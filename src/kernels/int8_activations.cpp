@@ -149,11 +149,14 @@ float reduce_lanes(float lanes[kLanes]) {
   return lanes[0];
 }
 
+// Σ_g b_g · (Σx)_g, in the order both kernels use: group g joins lane g mod 16, and the lanes are
+// reduced pairwise.
 float bias_term(const float* biases, const Int8Activations& a, std::int64_t t) {
-  float sum = 0.0f;
   const float* sums = a.group_sums.data() + t * a.groups;
-  for (std::int64_t g = 0; g < a.groups; ++g) sum += biases[g] * sums[g];
-  return sum;
+  float lanes[kLanes] = {};
+  for (std::int64_t g = 0; g < a.groups; ++g)
+    lanes[g % kLanes] = std::fma(biases[g], sums[g], lanes[g % kLanes]);
+  return reduce_lanes(lanes);
 }
 
 // ---- portable kernel: one (row, token) at a time, the lanes as a plain array -------------------
@@ -251,7 +254,7 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void vnni_chunk(const VnniTile
   for (int r = 0; r < kRows; ++r) {
     const std::uint8_t* p = chunk_bytes + r * in.row_bytes;
     const __m512i packed = kTail ? _mm512_maskz_loadu_epi8(tail_mask, p) : _mm512_loadu_si512(p);
-    _mm_prefetch(reinterpret_cast<const char*>(p + kRows * in.row_bytes), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + kRows * in.row_bytes), _MM_HINT_T1);
     const __m512 weight_scale =
         _mm512_permutexvar_ps(group_index, _mm512_loadu_ps(chunk_scales + r * in.groups));
     __m512i low = packed, high = packed;
@@ -267,6 +270,22 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void vnni_chunk(const VnniTile
       acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[r][t]);
     }
   }
+}
+
+// bias_term with 16-lane vectors.
+LLAMA4_VNNI inline float vnni_bias_term(const float* biases, const Int8Activations& a,
+                                        std::int64_t t) {
+  const float* sums = a.group_sums.data() + t * a.groups;
+  __m512 acc = _mm512_setzero_ps();
+  std::int64_t g = 0;
+  for (; g + kLanes <= a.groups; g += kLanes)
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(biases + g), _mm512_loadu_ps(sums + g), acc);
+  const auto tail = static_cast<__mmask16>((1u << (a.groups - g)) - 1u);
+  acc = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(tail, biases + g),
+                              _mm512_maskz_loadu_ps(tail, sums + g), acc, tail);
+  alignas(64) float lanes[kLanes];
+  _mm512_store_ps(lanes, acc);
+  return reduce_lanes(lanes);
 }
 
 template <int kBits, int kRows, int kTokens>
@@ -304,7 +323,7 @@ LLAMA4_VNNI void vnni_tile(const Matrix& w, const RowBlock& block, std::int64_t 
       alignas(64) float lanes[kLanes];
       _mm512_store_ps(lanes, acc[r][t]);
       y[(t0 + t) * w.out_features + block_row0 + r0 + r] =
-          reduce_lanes(lanes) + bias_term(block.row_biases(r0 + r), a, t0 + t);
+          reduce_lanes(lanes) + vnni_bias_term(block.row_biases(r0 + r), a, t0 + t);
     }
 }
 
