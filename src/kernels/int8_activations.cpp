@@ -22,6 +22,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/mlx_quant.h"
+#include "kernels/prefetch.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -254,7 +255,7 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void vnni_chunk(const VnniTile
   for (int r = 0; r < kRows; ++r) {
     const std::uint8_t* p = chunk_bytes + r * in.row_bytes;
     const __m512i packed = kTail ? _mm512_maskz_loadu_epi8(tail_mask, p) : _mm512_loadu_si512(p);
-    _mm_prefetch(reinterpret_cast<const char*>(p + kRows * in.row_bytes), _MM_HINT_T1);
+    prefetch_to_l2(p, kRows * in.row_bytes);
     const __m512 weight_scale =
         _mm512_permutexvar_ps(group_index, _mm512_loadu_ps(chunk_scales + r * in.groups));
     __m512i low = packed, high = packed;

@@ -29,6 +29,7 @@
 #include "kernels/linear.h"
 #include "kernels/linear_simd.h"
 #include "kernels/mlx_quant.h"
+#include "kernels/prefetch.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace llama4 {
@@ -167,17 +168,6 @@ HWY_INLINE void WithFloatType(DType dtype, Body&& body) {
   }
 }
 
-// Asks for the cache line `byte_offset` bytes from `base` to be brought into L2. Streaming kernels
-// call it for the weights one tile ahead: a core's own demand loads and the hardware prefetchers
-// do not keep enough misses in flight while it also computes, and one core streamed bf16 rows at
-// 16 GB/s without this and 24 GB/s with it (a plain sum of the same bytes: 26). The address is
-// formed as an integer: it may lie past the matrix, which a prefetch tolerates.
-HWY_INLINE void PrefetchToL2(const void* base, std::int64_t byte_offset) {
-  const auto address =
-      reinterpret_cast<std::uintptr_t>(base) + static_cast<std::uintptr_t>(byte_offset);
-  __builtin_prefetch(reinterpret_cast<const void*>(address), 0, 2);
-}
-
 // ---- out-major, small batch, float rows ------------------------------------------------------
 
 template <DType D, int kRows, int kTokens>
@@ -199,7 +189,7 @@ HWY_INLINE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x,
     VF xv[kTokens];
     for (int t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, x + t * in + i);
     for (int r = 0; r < kRows; ++r) {
-      PrefetchToL2(rows[r] + i, next_tile_bytes);
+      prefetch_to_l2(rows[r] + i, next_tile_bytes);
       const VF wv = S::Load(df, rows[r] + i);
       for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(wv, xv[t], acc[r][t]);
     }
@@ -313,7 +303,7 @@ HWY_INLINE void QuantRowTile(const Matrix& w, std::int64_t row0, const QuantInpu
         for (int v = 0; v < kStepVectors; ++v) xv[t][v] = hn::LoadU(df, xg + t * in + k + v * n);
       for (int r = 0; r < kRows; ++r) {
         const std::uint8_t* p = rows[r] + g * group_bytes + k * kBits / 8;
-        PrefetchToL2(p, kRows * row_bytes);
+        prefetch_to_l2(p, kRows * row_bytes);
         if constexpr (kBits == 8) {
           const VF qv = hn::ConvertTo(df, hn::BitCast(di32, hn::PromoteTo(d32, hn::LoadU(d8, p))));
           for (int t = 0; t < kTokens; ++t) gacc[r][t] = hn::MulAdd(qv, xv[t][0], gacc[r][t]);
@@ -469,7 +459,7 @@ void InMajorAccumulate(const Matrix& w, const float* x, std::int64_t i_begin, st
     for (std::int64_t c = 0; c < vector_end; c += n) {
       VF wv[kInUnroll];
       for (int u = 0; u < kInUnroll; ++u) {
-        PrefetchToL2(r0 + u * stride + c, next_rows_bytes);
+        prefetch_to_l2(r0 + u * stride + c, next_rows_bytes);
         wv[u] = S::Load(df, r0 + u * stride + c);
       }
       for (int t = 0; t < kTokens; ++t) {
