@@ -3,6 +3,7 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -181,6 +182,7 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   httplib::Server http;
   int port = 0;
+  socket_t listening_socket = INVALID_SOCKET;  // set when http creates it (see bind())
   std::mt19937_64 seeds{std::random_device{}()};
   std::mutex seeds_mutex;
 
@@ -219,6 +221,10 @@ void HttpServer::Impl::setup() {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(options.max_body_bytes);
   http.set_keep_alive_timeout(kKeepAliveSeconds);
+  http.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listening_socket = sock;
+  });
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_log = RequestLog{};
@@ -421,6 +427,11 @@ int HttpServer::bind() {
                   " (in use, or not an address of this machine)");
     impl_->port = o.port;
   }
+  // cpp-httplib listens with a backlog of 5 (compiled into the system library): a burst of more
+  // simultaneous connections than that overflows the accept queue whenever the accept thread
+  // waits for a core, and the kernel then drops or resets connections (a loaded test machine saw
+  // "Read" errors with 16 clients). Listening again on the bound socket raises the backlog.
+  if (impl_->listening_socket != INVALID_SOCKET) ::listen(impl_->listening_socket, SOMAXCONN);
   return impl_->port;
 }
 
