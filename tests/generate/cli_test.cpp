@@ -197,6 +197,30 @@ TEST_F(CliTest, Bf16KvCacheGeneratesAndItsPromptCacheRestoresExactly) {
   EXPECT_NE(err.find("f16"), std::string::npos) << err;
 }
 
+// A prompt cache made with int8 activations on a quantized model is restored only with int8
+// activations: f32 ones would continue from keys and values they did not compute.
+TEST_F(CliTest, PromptCacheRemembersTheActivationPrecision) {
+  const std::string quantized = (dir_->path() / "demo-q8").string();
+  int status = 0;
+  std::string err;
+  llama4("quantize -m " + quoted(demo()) + " -o " + quoted(quantized) + " --bits 8 --group-size 32",
+         status, &err);
+  ASSERT_EQ(status, 0) << err;
+  const std::string cache = (dir_->path() / "int8.cache").string();
+  const std::string base = "generate -m " + quoted(quantized) +
+                           " -p 'Tell me a story' -n 4 --temp 0 --json --prompt-cache " +
+                           quoted(cache);
+  llama4(base + " --activations int8", status, &err);
+  ASSERT_EQ(status, 0) << err;
+  const auto warm = nlohmann::json::parse(llama4(base + " --activations int8", status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_GT(warm["timings"]["cached_prompt_tokens"].get<int>(), 0) << err;
+  const auto other = nlohmann::json::parse(llama4(base + " --activations f32", status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_NE(err.find("ignoring"), std::string::npos) << err;
+  EXPECT_EQ(other["timings"]["cached_prompt_tokens"], 0);
+}
+
 // --activations: int8 on a model without 4/8-bit weights says it has no effect and still runs;
 // an unknown precision is refused naming the flag and the value.
 TEST_F(CliTest, ActivationsFlagIsValidatedAndExplained) {
