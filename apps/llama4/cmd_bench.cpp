@@ -17,13 +17,12 @@
 #include <string>
 #include <vector>
 
-#include "activations_flag.h"
 #include "command.h"
 #include "kernels/linear_simd.h"
 #include "kernels/matrix_traffic.h"
 #include "kernels/roofline.h"
-#include "kv_type_flag.h"
 #include "model/model.h"
+#include "precision_flags.h"
 #include "util/error.h"
 
 namespace llama4::cli {

@@ -11,10 +11,9 @@
 #include <memory>
 #include <string>
 
-#include "activations_flag.h"
 #include "command.h"
-#include "kv_type_flag.h"
 #include "model/model.h"
+#include "precision_flags.h"
 #include "token_list.h"
 #include "util/error.h"
 #include "util/npy.h"

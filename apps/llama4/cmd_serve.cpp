@@ -14,12 +14,11 @@
 #include <string>
 #include <thread>
 
-#include "activations_flag.h"
 #include "command.h"
 #include "generate/demo_model.h"
 #include "generate/generation_config.h"
-#include "kv_type_flag.h"
 #include "model/model.h"
+#include "precision_flags.h"
 #include "server/http_server.h"
 #include "server/scheduler.h"
 #include "tokenizer/tokenizer.h"

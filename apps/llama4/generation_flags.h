@@ -11,11 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "activations_flag.h"
 #include "generate/generation_config.h"
 #include "generate/generator.h"
-#include "kv_type_flag.h"
 #include "model/model.h"
+#include "precision_flags.h"
 #include "tokenizer/tokenizer.h"
 
 namespace llama4::cli {
