@@ -8,7 +8,9 @@
 // and anything else stay as stored. Each quantized linear X becomes X.weight (U32,
 // [.., out, in·bits/32]), X.scales and X.biases ([.., out, in/G], the source float dtype). HF's
 // fused experts (gate_up_proj [E, H, 2I], down_proj [E, I, H]) are written in mlx's sanitized
-// layout experts.{gate,up,down}_proj.weight ([E, out, in]), quantized per expert.
+// layout experts.{gate,up,down}_proj.weight ([E, out, in]), quantized per expert. Scales and
+// biases are mlx's, but the levels are chosen against their stored (bf16) values rather than
+// their f32 ones (kernels/mlx_quant.h): same format, 8-bit weights 26% closer to the original.
 // config.json gains "quantization" (and "quantization_config", as mlx-lm writes both); the other
 // small files of the folder (tokenizer, chat template, generation config) are copied.
 #include <omp.h>
@@ -154,8 +156,8 @@ std::vector<std::uint32_t> quantize_matrix(const SourceMatrix& m, std::int64_t e
         for (std::int64_t i = 0; i < m.in; ++i)
           row[static_cast<std::size_t>(i)] =
               load_float_element(base, dtype, o * m.out_stride + i * m.in_stride);
-      mlx_quantize_row(row.data(), m.in, bits, group_size, packed.data() + o * words, s.data(),
-                       b.data());
+      mlx_quantize_row(row.data(), m.in, bits, group_size, dtype, packed.data() + o * words,
+                       s.data(), b.data());
       for (std::int64_t g = 0; g < groups; ++g) {
         const std::size_t at = scale_offset + static_cast<std::size_t>(o * groups + g) * element;
         store_float(s[static_cast<std::size_t>(g)], dtype, scales.data() + at);

@@ -24,7 +24,18 @@ float load_float_element(const void* data, DType dtype, std::int64_t index) {
   }
 }
 
-void mlx_quantize_row(const float* w, std::int64_t in, int bits, int group_size,
+float round_to_stored(float value, DType dtype) {
+  switch (dtype) {
+    case DType::BF16:
+      return bf16_to_f32(f32_to_bf16(value));
+    case DType::F16:
+      return f16_to_f32(f32_to_f16(value));
+    default:
+      return value;
+  }
+}
+
+void mlx_quantize_row(const float* w, std::int64_t in, int bits, int group_size, DType stored,
                       std::uint32_t* packed, float* scales, float* biases) {
   const float n_bins = static_cast<float>((1u << bits) - 1u);
   std::fill_n(packed, mlx_packed_words(in, bits), 0u);
@@ -46,10 +57,16 @@ void mlx_quantize_row(const float* w, std::int64_t in, int bits, int group_size,
       scale = edge / q0;
       bias = edge;
     }
+    // The levels are chosen against the scale and bias as they will be stored, not against
+    // their f32 values: rounding the scale to bf16 moves level q by up to q·2^-9 steps, which
+    // for 8-bit levels is as much as the quantization error itself.
+    scale = round_to_stored(scale, stored);
+    bias = round_to_stored(bias, stored);
     scales[g] = scale;
     biases[g] = bias;
     for (int j = 0; j < group_size; ++j) {
-      const float q = std::clamp(std::rint((group[j] - bias) / scale), 0.0f, n_bins);
+      const float level = scale != 0.0f ? std::rint((group[j] - bias) / scale) : 0.0f;
+      const float q = std::clamp(level, 0.0f, n_bins);
       const std::int64_t bit = (g * group_size + j) * bits;
       const auto value = static_cast<std::uint64_t>(q) << (bit % kWordBits);
       packed[bit / kWordBits] |= static_cast<std::uint32_t>(value);

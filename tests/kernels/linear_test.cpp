@@ -33,6 +33,8 @@ struct TestMatrix {
   std::vector<float> single;
   std::vector<std::uint32_t> packed;
   std::vector<std::uint16_t> scales, biases;  // bf16
+  std::vector<float> scales_f32, biases_f32;
+  std::vector<std::uint16_t> scales_f16, biases_f16;
 };
 
 float value_at(const TestMatrix& t, std::int64_t o, std::int64_t i) {
@@ -264,7 +266,7 @@ TEST(LinearTest, OtherBitWidthsGoThroughTheBlockedProduct) {
       q.biases.resize(q.scales.size());
       std::vector<float> s(static_cast<std::size_t>(groups)), b(s.size());
       for (std::int64_t o = 0; o < out; ++o) {
-        mlx_quantize_row(w.data() + o * in, in, bits, group,
+        mlx_quantize_row(w.data() + o * in, in, bits, group, DType::BF16,
                          q.packed.data() + o * mlx_packed_words(in, bits), s.data(), b.data());
         for (std::int64_t g = 0; g < groups; ++g) {
           q.scales[static_cast<std::size_t>(o * groups + g)] =
@@ -363,22 +365,56 @@ TEST(Int8ActivationsTest, MatchTheScalarModelOfTheirRounding) {
   });
 }
 
+// Points the matrix at copies of its (bf16) scales and biases stored as `dtype` (F32 exactly,
+// F16 rounded); its `values` then no longer apply.
+void store_scales_as(TestMatrix& t, DType dtype) {
+  t.m.quant.scale_dtype = dtype;
+  if (dtype == DType::BF16) {
+    t.m.quant.scales = t.scales.data();
+    t.m.quant.biases = t.biases.data();
+    return;
+  }
+  t.scales_f32.clear();
+  t.biases_f32.clear();
+  t.scales_f16.clear();
+  t.biases_f16.clear();
+  for (std::size_t g = 0; g < t.scales.size(); ++g) {
+    t.scales_f32.push_back(bf16_to_f32(t.scales[g]));
+    t.biases_f32.push_back(bf16_to_f32(t.biases[g]));
+    t.scales_f16.push_back(f32_to_f16(t.scales_f32.back()));
+    t.biases_f16.push_back(f32_to_f16(t.biases_f32.back()));
+  }
+  const bool f32 = dtype == DType::F32;
+  t.m.quant.scales = f32 ? static_cast<const void*>(t.scales_f32.data()) : t.scales_f16.data();
+  t.m.quant.biases = f32 ? static_cast<const void*>(t.biases_f32.data()) : t.biases_f16.data();
+}
+
+// The VNNI kernel reads scales and biases in their stored dtype; the portable one widens them
+// first. Group sizes 32…128 cover one to four groups per 64-byte chunk and a partial last chunk.
 TEST(Int8ActivationsTest, VnniAndPortableKernelsAgreeBitForBitAndTheBatchDoesNotMatter) {
   std::mt19937 rng(12);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (int bits : {4, 8}) {
-    TestMatrix t = make_quantized_matrix(bits, 64, 101, 320, rng);
-    t.m.quant.int8_activations = true;
-    expect_batch_invariant(t, rng, std::to_string(bits) + "-bit, int8 activations");
-    if (!int8_activations_use_vnni()) continue;
-    std::vector<float> x(static_cast<std::size_t>(9 * 320));
-    for (float& v : x) v = normal(rng);
-    const std::vector<float> vnni = linear_of(t.m, x, 9);
-    int8_activations_force_portable(true);
-    const std::vector<float> portable = linear_of(t.m, x, 9);
-    int8_activations_force_portable(false);
-    EXPECT_TRUE(std::equal(vnni.begin(), vnni.end(), portable.begin())) << bits << "-bit";
-  }
+  for (int bits : {4, 8})
+    for (int group : {32, 64, 128}) {
+      TestMatrix t = make_quantized_matrix(bits, group, 101, 5 * group, rng);
+      t.m.quant.int8_activations = true;
+      const std::string what = std::to_string(bits) + "-bit g" + std::to_string(group);
+      expect_batch_invariant(t, rng, what + ", int8 activations");
+      if (!int8_activations_use_vnni()) continue;
+      std::vector<float> x(static_cast<std::size_t>(9 * t.m.in_features));
+      for (float& v : x) v = normal(rng);
+      for (DType scale_dtype : {DType::BF16, DType::F16, DType::F32}) {
+        store_scales_as(t, scale_dtype);
+        const std::vector<float> vnni = linear_of(t.m, x, 9);
+        int8_activations_force_portable(true);
+        const std::vector<float> portable = linear_of(t.m, x, 9);
+        int8_activations_force_portable(false);
+        EXPECT_TRUE(std::equal(vnni.begin(), vnni.end(), portable.begin()))
+            << what << ", scales " << dtype_name(scale_dtype);
+        EXPECT_TRUE(std::none_of(vnni.begin(), vnni.end(), [](float v) { return std::isnan(v); }))
+            << what << ", scales " << dtype_name(scale_dtype);
+      }
+    }
 }
 
 TEST(Int8ActivationsTest, StayCloseToF32ActivationsButDifferFromThem) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -20,7 +21,7 @@ TEST(MlxQuantTest, SnapsTheLargerMagnitudeEdgeOntoALevel) {
   w[2] = 0.04f;  // (0.04 + 1)/0.1 = 10.4 → 10
   std::vector<std::uint32_t> packed(4);
   float scale = 0, bias = 0;
-  mlx_quantize_row(w.data(), 32, 4, 32, packed.data(), &scale, &bias);
+  mlx_quantize_row(w.data(), 32, 4, 32, DType::F32, packed.data(), &scale, &bias);
   EXPECT_FLOAT_EQ(scale, 0.1f);
   EXPECT_FLOAT_EQ(bias, -1.0f);
   EXPECT_EQ(mlx_unpack(packed.data(), 0, 4), 0u);
@@ -39,7 +40,7 @@ TEST(MlxQuantTest, PositiveEdgeGivesNegativeScale) {
   w[1] = -0.5f;
   std::vector<std::uint32_t> packed(8);
   float scale = 0, bias = 0;
-  mlx_quantize_row(w.data(), 32, 8, 32, packed.data(), &scale, &bias);
+  mlx_quantize_row(w.data(), 32, 8, 32, DType::F32, packed.data(), &scale, &bias);
   EXPECT_FLOAT_EQ(bias, 2.0f);
   EXPECT_FLOAT_EQ(scale, 2.0f / -204.0f);
   EXPECT_EQ(mlx_unpack(packed.data(), 0, 8), 0u);
@@ -51,7 +52,7 @@ TEST(MlxQuantTest, ConstantGroupUsesTheMinimumScale) {
   std::vector<float> w(64, 0.0f);
   std::vector<std::uint32_t> packed(8);
   float scale = 0, bias = 0;
-  mlx_quantize_row(w.data(), 64, 4, 64, packed.data(), &scale, &bias);
+  mlx_quantize_row(w.data(), 64, 4, 64, DType::F32, packed.data(), &scale, &bias);
   EXPECT_FLOAT_EQ(std::abs(scale), 1e-7f);
   EXPECT_EQ(bias, 0.0f);
   for (std::uint32_t word : packed) EXPECT_EQ(word, 0u);
@@ -77,7 +78,8 @@ TEST(MlxQuantTest, InteriorLevelsAreWithinHalfAStep) {
       for (float& v : w) v = normal(rng);
       std::vector<std::uint32_t> packed(static_cast<std::size_t>(mlx_packed_words(in, bits)));
       std::vector<float> scales(2), biases(2);
-      mlx_quantize_row(w.data(), in, bits, group, packed.data(), scales.data(), biases.data());
+      mlx_quantize_row(w.data(), in, bits, group, DType::F32, packed.data(), scales.data(),
+                       biases.data());
       mlx_dequantize_range(packed.data(), scales.data(), biases.data(), DType::F32, bits, group, 0,
                            in, back.data());
       int interior = 0;
@@ -92,6 +94,55 @@ TEST(MlxQuantTest, InteriorLevelsAreWithinHalfAStep) {
       }
       EXPECT_GT(interior, in / 2) << bits << "-bit group " << group;
     }
+}
+
+// Scales and biases stored in bf16 or f16: the levels are chosen against the stored values, so
+// interior levels stay within half a step of the original after the rounding. Choosing them
+// against the f32 values first (mlx's order) leaves 8-bit levels up to q·2^-9 steps off.
+TEST(MlxQuantTest, LevelsAreChosenAgainstTheStoredScaleAndBias) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const std::int64_t in = 4096;
+  constexpr int kBits = 8, kGroup = 64;
+  std::vector<float> w(static_cast<std::size_t>(in)), back(w.size());
+  for (float& v : w) v = 0.02f * normal(rng);
+  const std::int64_t groups = in / kGroup;
+  std::vector<std::uint32_t> packed(static_cast<std::size_t>(mlx_packed_words(in, kBits)));
+  std::vector<float> scales(static_cast<std::size_t>(groups)), biases(scales.size());
+  for (DType stored : {DType::BF16, DType::F16}) {
+    mlx_quantize_row(w.data(), in, kBits, kGroup, stored, packed.data(), scales.data(),
+                     biases.data());
+    for (std::size_t g = 0; g < scales.size(); ++g) {
+      ASSERT_EQ(scales[g], round_to_stored(scales[g], stored)) << dtype_name(stored);
+      ASSERT_EQ(biases[g], round_to_stored(biases[g], stored)) << dtype_name(stored);
+    }
+    mlx_dequantize_range(packed.data(), scales.data(), biases.data(), DType::F32, kBits, kGroup, 0,
+                         in, back.data());
+    for (std::int64_t j = 0; j < in; ++j) {
+      const std::uint32_t q = mlx_unpack(packed.data(), j, kBits);
+      if (q == 0 || q == 255u) continue;
+      const float step = std::abs(scales[static_cast<std::size_t>(j / kGroup)]);
+      ASSERT_LE(std::abs(back[static_cast<std::size_t>(j)] - w[static_cast<std::size_t>(j)]),
+                0.5f * step * 1.001f)
+          << dtype_name(stored) << " element " << j;
+    }
+  }
+  // The other order: levels against f32 values, then scale and bias rounded to bf16.
+  mlx_quantize_row(w.data(), in, kBits, kGroup, DType::F32, packed.data(), scales.data(),
+                   biases.data());
+  for (std::size_t g = 0; g < scales.size(); ++g) {
+    scales[g] = round_to_stored(scales[g], DType::BF16);
+    biases[g] = round_to_stored(biases[g], DType::BF16);
+  }
+  mlx_dequantize_range(packed.data(), scales.data(), biases.data(), DType::F32, kBits, kGroup, 0,
+                       in, back.data());
+  float worst_in_steps = 0.0f;
+  for (std::int64_t j = 0; j < in; ++j)
+    worst_in_steps =
+        std::max(worst_in_steps,
+                 std::abs(back[static_cast<std::size_t>(j)] - w[static_cast<std::size_t>(j)]) /
+                     std::abs(scales[static_cast<std::size_t>(j / kGroup)]));
+  EXPECT_GT(worst_in_steps, 0.6f);
 }
 
 }  // namespace

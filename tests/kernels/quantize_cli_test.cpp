@@ -1,7 +1,8 @@
 // `llama4 quantize` end to end, driven by Python scripts beside this file:
-//  - quantize_roundtrip.py: bit-exact packing against a numpy port of mlx's quantizer, the mlx
-//    tensor layout, the engine on packed weights equal to the numpy reference on the dequantized
-//    ones, and logits of the quantized model close to the original's;
+//  - quantize_roundtrip.py: bit-exact packing against a numpy port of the quantizer (mlx's scales,
+//    levels chosen against their bf16 values), the mlx tensor layout, the engine on packed weights
+//    equal to the numpy reference on the dequantized ones, and logits of the quantized model close
+//    to the original's;
 //  - quantized_agreement.py: 64 greedy tokens of 4- and 8-bit models against the bf16 original.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """End-to-end check of `llama4 quantize`: quantizes a bf16 golden fixture to 8 and 4 bits, checks
-the file layout and the packed bits against an independent numpy port of mlx's quantizer, and
+the file layout and the packed bits against an independent numpy port of the quantizer (mlx's
+scales and biases, levels chosen against their bf16 values), and
 compares the logits of the quantized models with the original's — with f32 activations against
 the numpy reference on the dequantized weights, and with `--activations int8` against the same
 reference whose quantized products round their inputs to int8 per block of 32 as the engine does.
@@ -28,13 +29,19 @@ import safetensors_io  # noqa: E402
 
 FIXTURE = "bf16_weights"           # Scout-like, bf16, HF fused experts, multimodal layout
 IDS = [3, 17, 42, 99, 5, 150, 7, 64, 12, 199, 33, 8]
-MAX_RELATIVE_ERROR = {8: 0.03, 4: 0.4}    # of max|logit| of the original model (tiny, random)
+# Logits of the quantized model against the original's, as a fraction of max|logit|. On this tiny
+# random model a weight error of ~0.5% (8 bits) can flip a token's top-1 expert, which moves its
+# logits by several percent, so these bounds are loose; the quantizer's own accuracy is checked on
+# a model whose tokens use every expert (nothing to flip): 8 bits within 1.5% there.
+MAX_RELATIVE_ERROR = {8: 0.1, 4: 0.4}
+ACCURACY_FIXTURE = "top_k_all_experts"
+MAX_8BIT_ERROR_WITHOUT_ROUTING = 0.015
 # --activations int8 against the numpy reference rounding alike. Rounding to int8 is discontinuous:
 # on these tiny models, perturbing the reference's activations by 1e-7 (relative) flips a few
 # levels and moves the logits by ~1e-2 of max|logit|, so the engine (f32 activations) and the
 # reference (float64) cannot agree to 1e-4 here; the kernel itself is checked exactly against a
 # scalar model on identical inputs in linear_test.cpp.
-INT8_END_TO_END_TOLERANCE = 0.05
+INT8_END_TO_END_TOLERANCE = 0.08         # measured 1.6-5.3% on the three formats below
 ACTIVATION_BLOCK = 32                     # inputs sharing one int8 activation scale
 ENGINE_TOLERANCE = 1e-4                   # engine vs numpy reference on the dequantized weights
 PREFIX = "language_model.model.layers.0."
@@ -61,8 +68,9 @@ def to_f32(dtype, raw):
     return safetensors_io.bf16_bits_to_float32(raw) if dtype == "BF16" else raw.astype(np.float32)
 
 
-def mlx_quantize(w, bits, group_size):
-    """Independent numpy port of mlx's affine quantizer (float32 throughout)."""
+def mlx_quantize(w, bits, group_size, stored="bf16"):
+    """Independent numpy port of the quantizer: mlx's affine scales and biases (float32), rounded to
+    the dtype they are stored in, and the levels chosen against those stored values."""
     w = w.astype(np.float32).reshape(w.shape[0], -1, group_size)
     n_bins = np.float32((1 << bits) - 1)
     w_max, w_min = w.max(axis=-1, keepdims=True), w.min(axis=-1, keepdims=True)
@@ -73,7 +81,10 @@ def mlx_quantize(w, bits, group_size):
     q0 = np.rint(edge / scale)
     scale = np.where(q0 != 0, edge / np.where(q0 != 0, q0, 1), scale).astype(np.float32)
     bias = np.where(q0 != 0, edge, np.float32(0)).astype(np.float32)
-    q = np.clip(np.rint((w - bias) / scale), 0, n_bins).astype(np.uint64).reshape(w.shape[0], -1)
+    scale, bias = safetensors_io.round_to_dtype(scale, stored), safetensors_io.round_to_dtype(bias, stored)
+    nonzero = scale != 0
+    levels = np.where(nonzero, np.rint((w - bias) / np.where(nonzero, scale, 1)), 0)
+    q = np.clip(levels, 0, n_bins).astype(np.uint64).reshape(w.shape[0], -1)
     per_word = 32 // bits
     q = q.reshape(q.shape[0], -1, per_word)
     shifts = (np.arange(per_word, dtype=np.uint64) * bits)
@@ -207,10 +218,27 @@ def run(cmd):
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
 
 
-def logits(binary, model_dir, out_path, activations="f32"):
-    run([binary, "eval", "-m", model_dir, "--ids", ",".join(map(str, IDS)), "--logits", out_path,
+def logits(binary, model_dir, out_path, activations="f32", ids=IDS):
+    run([binary, "eval", "-m", model_dir, "--ids", ",".join(map(str, ids)), "--logits", out_path,
          "--activations", activations])
     return np.load(out_path)
+
+
+def check_8bit_accuracy_without_routing(binary, tmp, check):
+    """8-bit logits against the bf16 original on a model whose every token uses every expert."""
+    entry = dict(configs.by_name(ACCURACY_FIXTURE), dtype="bf16")
+    source = os.path.join(tmp, ACCURACY_FIXTURE)
+    make_fixture.make_golden_fixture(source, entry)
+    ids = entry["ids"]
+    reference = logits(binary, source, source + ".npy", ids=ids)
+    for group in (32, 64):
+        out = f"{source}-q8g{group}"
+        run([binary, "quantize", "-m", source, "-o", out, "--bits", "8", "--group-size", str(group)])
+        quantized = logits(binary, out, out + ".npy", ids=ids)
+        error = float(np.abs(quantized - reference).max()) / float(np.abs(reference).max())
+        check(error <= MAX_8BIT_ERROR_WITHOUT_ROUTING,
+              f"{ACCURACY_FIXTURE} q8g{group}: logits max error {error:.4f} of max|logit| "
+              f"(limit {MAX_8BIT_ERROR_WITHOUT_ROUTING})")
 
 
 def main():
@@ -249,16 +277,15 @@ def main():
             s_dtype, s = tensors[name + ".scales"]
             b_dtype, b = tensors[name + ".biases"]
             check(s_dtype == "BF16" and b_dtype == "BF16", f"q{bits}g{group}: scales/biases stored as the source dtype")
-            bf16 = lambda v: safetensors_io.round_to_dtype(v, "bf16")  # noqa: E731
-            check(np.array_equal(to_f32(s_dtype, s), bf16(scales)) and np.array_equal(to_f32(b_dtype, b), bf16(biases)),
-                  f"q{bits}g{group}: scales and biases equal the numpy mlx port (bf16-rounded)")
+            check(np.array_equal(to_f32(s_dtype, s), scales) and np.array_equal(to_f32(b_dtype, b), biases),
+                  f"q{bits}g{group}: scales and biases equal the numpy port (mlx's, bf16-rounded)")
             levels = unpack(stored, bits).reshape(w.shape[0], -1, group)
             dequantized = (levels * to_f32(s_dtype, s)[..., None] + to_f32(b_dtype, b)[..., None]).reshape(w.shape)
             step = np.repeat(np.abs(to_f32(s_dtype, s)), group, axis=-1)
-            # Interior levels (the ends may be clamped when the edge snaps onto a level); bf16
-            # rounding of the scale adds up to 2^-9 of level·scale.
+            # Interior levels (the ends may be clamped when the edge snaps onto a level): the levels
+            # were chosen against the stored bf16 scale and bias, so no rounding error adds up.
             interior = ((levels > 0) & (levels < (1 << bits) - 1)).reshape(w.shape)
-            bound = 0.5 * step + levels.reshape(w.shape) * step * 2.0 ** -8 + 1e-6
+            bound = 0.5 * step * 1.001 + 1e-6
             check(np.all(np.abs(dequantized - w)[interior] <= bound[interior]),
                   f"q{bits}g{group}: dequantized q_proj within half a step of the original")
 
@@ -299,6 +326,7 @@ def main():
             decoded = np.load(os.path.join(tmp, "decoded.npy"))
             check(np.array_equal(decoded, int8_logits),
                   f"q{bits}g{group}: int8 activations: decoding token by token equals prefill bit for bit")
+        check_8bit_accuracy_without_routing(binary, tmp, check)
     print(f"quantize roundtrip: {len(failures)} failures")
     return 1 if failures else 0
 
