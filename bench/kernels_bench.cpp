@@ -4,6 +4,7 @@
 // the last-level cache, as real layers do.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -73,11 +74,17 @@ void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout l
       benchmark::Counter::kIsRate);
 }
 
-// The int8-activation product on the portable kernel (what CPUs without AVX-512 VNNI run).
-void run_int8_portable(benchmark::State& state, int bits, std::int64_t tokens) {
-  int8_activations_force_portable(true);
+// The int8-activation product on a chosen kernel (what CPUs without AVX-512 VNNI run); skipped
+// where this CPU cannot run it.
+void run_int8_kernel(benchmark::State& state, Int8Kernel kernel, int bits, std::int64_t tokens) {
+  const std::vector<Int8Kernel> available = int8_kernels_available();
+  if (std::find(available.begin(), available.end(), kernel) == available.end()) {
+    state.SkipWithError("this CPU does not run the kernel");
+    return;
+  }
+  int8_kernel_force(kernel);
   run_linear(state, DType::U32, bits, Matrix::Layout::kOutMajor, tokens, true);
-  int8_activations_force_portable(false);
+  int8_kernel_force(std::nullopt);
 }
 
 constexpr auto kOut = Matrix::Layout::kOutMajor;
@@ -91,7 +98,12 @@ BENCHMARK_CAPTURE(run_linear, decode_q8_int8_activations, DType::U32, 8, kOut, 1
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q4_int8_activations, DType::U32, 4, kOut, 1, true)
     ->UseRealTime();
-BENCHMARK_CAPTURE(run_int8_portable, decode_q4_int8_activations_portable, 4, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_int8_kernel, decode_q4_int8_activations_avx2, Int8Kernel::kAvx2, 4, 1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_int8_kernel, decode_q8_int8_activations_avx2, Int8Kernel::kAvx2, 8, 1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_int8_kernel, decode_q4_int8_activations_portable, Int8Kernel::kPortable, 4, 1)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major, DType::BF16, 0, kOut, kPrefillTokens)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major, DType::BF16, 0, kIn, kPrefillTokens)

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "command.h"
+#include "kernels/int8_activations.h"
 #include "kernels/linear_simd.h"
 #include "kernels/matrix_traffic.h"
 #include "kernels/roofline.h"
@@ -246,6 +247,7 @@ int run_bench(const BenchOptions& o) {
   report["peak_rss_bytes"] = rss;
   report["kv_type"] = kv_type_name(o.kv_type);
   report["activations"] = quantized_activations_name(model->quantized_activations());
+  if (int8_products) report["int8_kernel"] = int8_kernel_name(int8_kernel_in_use());
   report["kv_cache_bytes"] = state.cache_bytes();
   report["read_bandwidth_bytes_per_second"] = bandwidth;
   report["f32_fma_peak_flops"] = fma_peak;
@@ -285,6 +287,9 @@ int run_bench(const BenchOptions& o) {
               load_time.count(), rss / kGiB, std::string(kv_type_name(o.kv_type)).c_str(),
               static_cast<double>(state.cache_bytes()) / (kKiB * kKiB),
               simd::current_target_name().c_str());
+  if (int8_products)
+    std::printf("int8 products on the %s kernel\n",
+                std::string(int8_kernel_name(int8_kernel_in_use())).c_str());
   std::printf("machine: read bandwidth %.1f GB/s, f32 FMA peak %.1f GFLOP/s", bandwidth / kGiga,
               fma_peak / kGiga);
   if (bf16_peak) std::printf(", bf16 dot peak %.1f GFLOP/s", *bf16_peak / kGiga);

@@ -51,10 +51,10 @@ inline void apply_activations_flag(Model& model, QuantizedActivations precision,
   if (!model.has_quantized_weights())
     std::fprintf(stderr,
                  "note: --activations int8 has no effect: the model has no 4/8-bit weights\n");
-  else if (!int8_activations_use_vnni())
+  else if (int8_kernel_in_use() == Int8Kernel::kPortable)
     std::fprintf(stderr,
-                 "note: this CPU has no AVX-512 VNNI: --activations int8 runs a portable kernel, "
-                 "slower than f32 activations\n");
+                 "note: this CPU has neither AVX-512 VNNI nor AVX2: --activations int8 runs a "
+                 "portable kernel, slower than f32 activations\n");
 }
 
 }  // namespace llama4::cli

@@ -16,11 +16,14 @@
 // block scale d. The bias term uses the exact f32 sums of x, so only the products see the
 // rounding. Integer sums are exact, and the float steps run in one fixed order (16 partial sums,
 // each over 8 inputs of 4-bit rows or 4 of 8-bit rows, reduced pairwise at the end), so the
-// VNNI kernel and the portable one give bit-identical results, and a token's result does not
-// depend on the batch it is in.
+// kernels (AVX-512 VNNI, AVX2, portable C++) give bit-identical results, and a token's result
+// does not depend on the batch it is in.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "tensor/matrix.h"
 
@@ -36,9 +39,19 @@ bool int8_activations_supported(const Matrix& w);
 // y: [n_tokens, w.out_features] (overwritten); x: [n_tokens, w.in_features].
 void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y);
 
-// Dispatch control for tests and benchmarks: whether this CPU runs the VNNI kernel, and forcing
-// the portable kernel (false restores the default).
-bool int8_activations_use_vnni();
-void int8_activations_force_portable(bool portable);
+// The kernels behind linear_int8_activations, fastest first; all give bit-identical results.
+// kVnni: AVX-512 VNNI (`vpdpbusd`); kAvx2: AVX2 (`vpmaddubsw` + `vpmaddwd`); kPortable: plain C++.
+enum class Int8Kernel { kVnni, kAvx2, kPortable };
+
+// "avx512-vnni", "avx2" or "portable".
+std::string_view int8_kernel_name(Int8Kernel kernel);
+
+// The kernels this CPU runs, fastest first (always ending with kPortable), and the one in use.
+std::vector<Int8Kernel> int8_kernels_available();
+Int8Kernel int8_kernel_in_use();
+
+// For tests and benchmarks: use `kernel` (one of int8_kernels_available()) from now on;
+// std::nullopt restores the fastest.
+void int8_kernel_force(std::optional<Int8Kernel> kernel);
 
 }  // namespace llama4

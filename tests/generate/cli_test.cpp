@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "generate/demo_model.h"
+#include "kernels/int8_activations.h"
 #include "test_support.h"
 
 namespace llama4 {
@@ -261,6 +262,26 @@ TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
   EXPECT_EQ(bf16["warmup"], false);
   EXPECT_EQ(2 * bf16["kv_cache_bytes"].get<std::int64_t>(),
             f32["kv_cache_bytes"].get<std::int64_t>());
+}
+
+// With int8 activations on a quantized model, bench names the format and the kernel it ran on:
+// the fastest this CPU runs.
+TEST_F(CliTest, BenchNamesTheInt8KernelItRanOn) {
+  const std::string quantized = (dir_->path() / "bench-q4").string();
+  int status = 0;
+  std::string err;
+  llama4("quantize -m " + quoted(demo()) + " -o " + quoted(quantized) + " --bits 4 --group-size 32",
+         status, &err);
+  ASSERT_EQ(status, 0) << err;
+  const std::string base = "bench -m " + quoted(quantized) + " -p 4 -n 2 --repeat 1 --json";
+  const auto int8 = nlohmann::json::parse(llama4(base + " --activations int8", status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_EQ(int8["format"], "q4 g32, int8 act.");
+  EXPECT_EQ(int8["int8_kernel"], std::string(int8_kernel_name(int8_kernels_available().front())));
+  const auto f32 = nlohmann::json::parse(llama4(base, status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_EQ(f32["format"], "q4 g32");
+  EXPECT_FALSE(f32.contains("int8_kernel"));
 }
 
 TEST_F(CliTest, ChatSecondTurnReusesTheFirstTurnsCache) {
