@@ -56,7 +56,7 @@ struct Completion {
 using StreamCallback = std::function<bool(std::string_view text)>;
 
 // Precision of the activations entering products with 4/8-bit weights: f32 (exact, the default)
-// or int8 per block of 32 inputs (several times faster on CPUs with AVX-512 VNNI, approximate).
+// or int8 per block of 32 inputs (faster with AVX-512 VNNI or AVX2, approximate).
 // Float weights always meet f32 activations.
 enum class QuantizedActivations { kF32, kInt8 };
 
