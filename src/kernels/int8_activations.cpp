@@ -18,53 +18,60 @@ namespace llama4 {
 namespace int8 {
 namespace {
 
-// Each token's inputs rounded per block of kActivationBlock (scale max|x|/127, levels rounded to
-// nearest, ties to even), laid out in chunk order for `bits`-bit rows, with each lane's block
-// scale and the exact per-group sums of x.
+// Token t of `a`: its inputs xt rounded per block of kActivationBlock (scale max|x|/127, levels
+// rounded to nearest, ties to even), laid out in chunk order for `bits`-bit rows, with each
+// lane's block scale and the exact per-group sums of x.
+void quantize_token(const float* xt, std::int64_t in, int bits, int group_size, std::int64_t t,
+                    Activations& a) {
+  const std::int64_t chunk = chunk_inputs(bits), per_lane = inputs_per_lane(bits);
+  const std::int64_t blocks = in / kActivationBlock;
+  std::vector<float> block_scales(static_cast<std::size_t>(blocks));
+  std::int8_t* levels = a.levels.data() + t * a.chunks * chunk;
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    float max_abs = 0.0f;
+    bool finite = true;
+    for (std::int64_t j = 0; j < kActivationBlock; ++j) {
+      const float v = xt[b * kActivationBlock + j];
+      finite = finite && std::isfinite(v);
+      max_abs = std::max(max_abs, std::fabs(v));
+    }
+    // A block holding Inf or NaN gets a NaN scale and zero levels: its outputs become NaN, as
+    // they would with f32 activations, and no non-finite value is ever converted to an integer.
+    const float scale =
+        finite ? max_abs / static_cast<float>(kMaxLevel) : std::numeric_limits<float>::quiet_NaN();
+    block_scales[static_cast<std::size_t>(b)] = scale;
+    for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j) {
+      const float level = !finite || scale == 0.0f ? 0.0f : std::nearbyint(xt[j] / scale);
+      const std::int64_t within = j % chunk;
+      const std::int64_t slot = bits == 4 ? (within % 2) * (chunk / 2) + within / 2 : within;
+      levels[j - within + slot] = static_cast<std::int8_t>(
+          std::clamp(level, -static_cast<float>(kMaxLevel), static_cast<float>(kMaxLevel)));
+    }
+  }
+  float* lane_scales = a.lane_scales.data() + t * a.chunks * kLanes;
+  for (std::int64_t c = 0; c < a.chunks; ++c)
+    for (int m = 0; m < kLanes; ++m) {
+      const std::int64_t first = c * chunk + m * per_lane;
+      if (first < in) lane_scales[c * kLanes + m] = block_scales[first / kActivationBlock];
+    }
+  float* sums = a.group_sums.data() + t * a.groups;
+  for (std::int64_t j = 0; j < in; ++j) sums[j / group_size] += xt[j];
+}
+
+// Every token of x, the tokens of a prompt split among the threads (each token's rounding is its
+// own, so the split changes nothing in the result).
 Activations quantize_activations(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
                                  int group_size) {
-  const std::int64_t chunk = chunk_inputs(bits), per_lane = inputs_per_lane(bits);
+  const std::int64_t chunk = chunk_inputs(bits);
   Activations a;
   a.chunks = (in + chunk - 1) / chunk;
   a.groups = in / group_size;
   a.levels.assign(static_cast<std::size_t>(n_tokens * a.chunks * chunk), 0);
   a.lane_scales.assign(static_cast<std::size_t>(n_tokens * a.chunks * kLanes), 0.0f);
   a.group_sums.assign(static_cast<std::size_t>(n_tokens * a.groups), 0.0f);
-  const std::int64_t blocks = in / kActivationBlock;
-  std::vector<float> block_scales(static_cast<std::size_t>(blocks));
-  for (std::int64_t t = 0; t < n_tokens; ++t) {
-    const float* xt = x + t * in;
-    std::int8_t* levels = a.levels.data() + t * a.chunks * chunk;
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      float max_abs = 0.0f;
-      bool finite = true;
-      for (std::int64_t j = 0; j < kActivationBlock; ++j) {
-        const float v = xt[b * kActivationBlock + j];
-        finite = finite && std::isfinite(v);
-        max_abs = std::max(max_abs, std::fabs(v));
-      }
-      // A block holding Inf or NaN gets a NaN scale and zero levels: its outputs become NaN, as
-      // they would with f32 activations, and no non-finite value is ever converted to an integer.
-      const float scale = finite ? max_abs / static_cast<float>(kMaxLevel)
-                                 : std::numeric_limits<float>::quiet_NaN();
-      block_scales[static_cast<std::size_t>(b)] = scale;
-      for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j) {
-        const float level = !finite || scale == 0.0f ? 0.0f : std::nearbyint(xt[j] / scale);
-        const std::int64_t within = j % chunk;
-        const std::int64_t slot = bits == 4 ? (within % 2) * (chunk / 2) + within / 2 : within;
-        levels[j - within + slot] = static_cast<std::int8_t>(
-            std::clamp(level, -static_cast<float>(kMaxLevel), static_cast<float>(kMaxLevel)));
-      }
-    }
-    float* lane_scales = a.lane_scales.data() + t * a.chunks * kLanes;
-    for (std::int64_t c = 0; c < a.chunks; ++c)
-      for (int m = 0; m < kLanes; ++m) {
-        const std::int64_t first = c * chunk + m * per_lane;
-        if (first < in) lane_scales[c * kLanes + m] = block_scales[first / kActivationBlock];
-      }
-    float* sums = a.group_sums.data() + t * a.groups;
-    for (std::int64_t j = 0; j < in; ++j) sums[j / group_size] += xt[j];
-  }
+#pragma omp parallel for schedule(static) if (n_tokens > kTileTokens)
+  for (std::int64_t t = 0; t < n_tokens; ++t)
+    quantize_token(x + t * in, in, bits, group_size, t, a);
   return a;
 }
 
