@@ -43,7 +43,7 @@ using VF = hn::Vec<DF>;
 constexpr int kTiledTokens = 4;
 // Output rows a thread owns at a time in OutMajorTokenTiles: 48 bf16 rows of 5120 inputs are
 // 480 KiB, which stay in L2 while all token tiles pass over them. A multiple of every row tile
-// below (1, 2, 3, 4, 6 or 8 rows), so no block ends in a slow single-row remainder.
+// below (1, 2, 3, 4, 6, 8 or 16 rows), so no block ends in a slow single-row remainder.
 constexpr std::int64_t kRowsPerL2Block = 48;
 // Inputs unrolled together by the in-major kernel (one accumulator load/store per kInUnroll FMAs):
 // 8 ran 20% faster than 4 in decode and 10% in prefill on Scout's expert shapes; 16 runs out of
@@ -73,12 +73,15 @@ constexpr int kMr = 4;
 
 // Output rows of float weights processed together by the small-batch kernels for kTokens tokens:
 // as many as keep the accumulators (rows · tokens vectors), the inputs and a weight vector in
-// registers, at most 8. More rows mean more independent FMA chains and more weight streams in
-// flight; a decode step with 8 rows streamed bf16 weights 35% faster than with 4 on one core
-// (Scout's expert shape in bench_kernels), 16 rows ran slower.
+// registers, at most 8 — or 16 for a single token on AVX-512. More rows mean more independent FMA
+// chains and more weight streams in flight: on one core (Scout's expert shape in bench_kernels) a
+// decode step streamed bf16 weights 35% faster with 8 rows than with 4, and 16 rows another 5%
+// (alternated runs: 21.3-22.9 against 20.7-21.4 GB/s; two cores 33-45 against 30-35). The
+// caps keep kRowsPerL2Block a multiple of every tile.
 constexpr int FloatRowTileFor(int tokens) {
+  const int max_rows = tokens == 1 && kVectorRegisters >= 32 ? 16 : 8;
   const int rows = (kVectorRegisters - tokens - 2) / tokens;
-  return rows < 1 ? 1 : (rows > 8 ? 8 : rows);
+  return rows < 1 ? 1 : (rows > max_rows ? max_rows : rows);
 }
 
 // Widening loads: Lanes(df) stored elements → f32.
