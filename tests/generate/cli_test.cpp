@@ -36,6 +36,17 @@ class CliTest : public ::testing::Test {
   }
   static std::string demo() { return (dir_->path() / "demo").string(); }
 
+  // The demo model quantized by `llama4 quantize` into `name` (group size 32); stderr into `err`,
+  // the exit status into `status`.
+  static std::string quantized_demo(const std::string& name, int bits, int& status,
+                                    std::string& err) {
+    const std::string out = (dir_->path() / name).string();
+    llama4("quantize -m " + quoted(demo()) + " -o " + quoted(out) + " --bits " +
+               std::to_string(bits) + " --group-size 32",
+           status, &err);
+    return out;
+  }
+
   // Runs llama4 with `args`; stdout returned, stderr into `err`.
   static std::string llama4(const std::string& args, int& status, std::string* err = nullptr,
                             const std::string& stdin_text = "") {
@@ -201,11 +212,9 @@ TEST_F(CliTest, Bf16KvCacheGeneratesAndItsPromptCacheRestoresExactly) {
 // A prompt cache made with int8 activations on a quantized model is restored only with int8
 // activations: f32 ones would continue from keys and values they did not compute.
 TEST_F(CliTest, PromptCacheRemembersTheActivationPrecision) {
-  const std::string quantized = (dir_->path() / "demo-q8").string();
   int status = 0;
   std::string err;
-  llama4("quantize -m " + quoted(demo()) + " -o " + quoted(quantized) + " --bits 8 --group-size 32",
-         status, &err);
+  const std::string quantized = quantized_demo("demo-q8", 8, status, err);
   ASSERT_EQ(status, 0) << err;
   const std::string cache = (dir_->path() / "int8.cache").string();
   const std::string base = "generate -m " + quoted(quantized) +
@@ -267,11 +276,9 @@ TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
 // With int8 activations on a quantized model, bench names the format and the kernel it ran on:
 // the fastest this CPU runs.
 TEST_F(CliTest, BenchNamesTheInt8KernelItRanOn) {
-  const std::string quantized = (dir_->path() / "bench-q4").string();
   int status = 0;
   std::string err;
-  llama4("quantize -m " + quoted(demo()) + " -o " + quoted(quantized) + " --bits 4 --group-size 32",
-         status, &err);
+  const std::string quantized = quantized_demo("demo-q4", 4, status, err);
   ASSERT_EQ(status, 0) << err;
   const std::string base = "bench -m " + quoted(quantized) + " -p 4 -n 2 --repeat 1 --json";
   const auto int8 = nlohmann::json::parse(llama4(base + " --activations int8", status, &err));
