@@ -57,9 +57,10 @@ BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout) {
 }
 
 void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout layout,
-                std::int64_t tokens, bool int8_activations = false) {
+                std::int64_t tokens, bool rounded_activations = false) {
   BenchMatrix b = make_matrix(dtype, bits, layout);
-  b.m.quant.int8_activations = int8_activations;
+  b.m.quant.int8_activations = rounded_activations && bits != 0;
+  b.m.bf16_activations = rounded_activations && bits == 0;
   std::vector<float> x(static_cast<std::size_t>(tokens * kHidden), 0.5f);
   std::vector<float> y(static_cast<std::size_t>(tokens * kExpertWidth));
   for (auto _ : state) {
@@ -92,6 +93,10 @@ constexpr auto kIn = Matrix::Layout::kInMajor;
 
 BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major, DType::BF16, 0, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major, DType::BF16, 0, kIn, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major_bf16_activations, DType::BF16, 0, kOut, 1, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_bf16_activations, DType::BF16, 0, kIn, 1, true)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q8, DType::U32, 8, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q4, DType::U32, 4, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q8_int8_activations, DType::U32, 8, kOut, 1, true)
@@ -107,6 +112,12 @@ BENCHMARK_CAPTURE(run_int8_kernel, decode_q4_int8_activations_portable, Int8Kern
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major, DType::BF16, 0, kOut, kPrefillTokens)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major, DType::BF16, 0, kIn, kPrefillTokens)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major_bf16_activations, DType::BF16, 0, kOut,
+                  kPrefillTokens, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major_bf16_activations, DType::BF16, 0, kIn,
+                  kPrefillTokens, true)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_q4, DType::U32, 4, kOut, kPrefillTokens)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations, DType::U32, 4, kOut, kPrefillTokens,

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "command.h"
+#include "kernels/bf16_activations.h"
 #include "kernels/int8_activations.h"
 #include "kernels/linear_simd.h"
 #include "kernels/matrix_traffic.h"
@@ -219,11 +220,16 @@ int run_bench(const BenchOptions& o) {
   const std::optional<double> int8_peak = measure_int8_dot_peak(threads);
 
   const std::string model_name = config.architecture.empty() ? "llama4" : config.architecture;
-  // Products of quantized weights with int8 activations run on the integer dot product; everything
-  // else computes in f32 (the bf16 dot peak is the reference for bf16 weights).
-  const bool int8_products = model->quantized_activations() == QuantizedActivations::kInt8 &&
-                             model->has_quantized_weights();
-  const std::string format = weight_format(*model) + (int8_products ? ", int8 act." : "");
+  // Products of quantized weights with int8 activations run on the integer dot product, those of
+  // bf16 weights with bf16 activations on the bf16 one; everything else computes in f32 (the
+  // bf16 dot peak is the reference for bf16 weights).
+  const bool int8_products =
+      model->quantized_activations() == QuantizedActivations::kInt8 && model->rounds_activations();
+  const bool bf16_products =
+      model->quantized_activations() == QuantizedActivations::kBf16 && model->rounds_activations();
+  const std::string format = weight_format(*model) + (int8_products   ? ", int8 act."
+                                                      : bf16_products ? ", bf16 act."
+                                                                      : "");
   const std::optional<double> dot_peak = int8_products ? int8_peak : bf16_peak;
   const char* dot_peak_name = int8_products ? "int8" : "bf16";
   const double size_gib = static_cast<double>(checkpoint_bytes(*model)) / kGiB;
@@ -248,6 +254,7 @@ int run_bench(const BenchOptions& o) {
   report["kv_type"] = kv_type_name(o.kv_type);
   report["activations"] = quantized_activations_name(model->quantized_activations());
   if (int8_products) report["int8_kernel"] = int8_kernel_name(int8_kernel_in_use());
+  if (bf16_products) report["bf16_kernel"] = bf16_kernel_name(bf16_kernel_in_use());
   report["kv_cache_bytes"] = state.cache_bytes();
   report["read_bandwidth_bytes_per_second"] = bandwidth;
   report["f32_fma_peak_flops"] = fma_peak;
@@ -290,6 +297,9 @@ int run_bench(const BenchOptions& o) {
   if (int8_products)
     std::printf("int8 products on the %s kernel\n",
                 std::string(int8_kernel_name(int8_kernel_in_use())).c_str());
+  if (bf16_products)
+    std::printf("bf16 products on the %s kernel\n",
+                std::string(bf16_kernel_name(bf16_kernel_in_use())).c_str());
   std::printf("machine: read bandwidth %.1f GB/s, f32 FMA peak %.1f GFLOP/s", bandwidth / kGiga,
               fma_peak / kGiga);
   if (bf16_peak) std::printf(", bf16 dot peak %.1f GFLOP/s", *bf16_peak / kGiga);

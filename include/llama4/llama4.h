@@ -55,10 +55,10 @@ struct Completion {
 // Receives text as it becomes printable (whole UTF-8 characters); return false to stop.
 using StreamCallback = std::function<bool(std::string_view text)>;
 
-// Precision of the activations entering products with 4/8-bit weights: f32 (exact, the default)
-// or int8 per block of 32 inputs (faster with AVX-512 VNNI or AVX2, approximate).
-// Float weights always meet f32 activations.
-enum class QuantizedActivations { kF32, kInt8 };
+// Precision of the activations entering weight products: f32 (exact, the default); int8 per
+// block of 32 inputs for 4/8-bit weights (faster with AVX-512 VNNI or AVX2, approximate); or
+// bf16 for bf16 weights (faster prompts with AVX-512 BF16, approximate). Other weights keep f32.
+enum class QuantizedActivations { kF32, kInt8, kBf16 };
 
 class Model {
  public:

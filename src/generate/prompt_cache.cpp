@@ -80,11 +80,12 @@ std::uint64_t model_fingerprint(const std::filesystem::path& model_dir, const Mo
     hash = fnv1a(info.shape.data(), info.shape.size() * sizeof(std::int64_t), hash);
     if (info.data) hash = fnv1a(info.data, std::min(info.nbytes, kTensorSampleBytes), hash);
   }
-  // Keys and values computed with int8 activations differ from f32 ones: a cache made one way is
-  // not restored the other way. (f32, the default, leaves the hash as it always was.)
-  if (model.quantized_activations() == QuantizedActivations::kInt8 &&
-      model.has_quantized_weights()) {
-    const std::string_view tag = "int8-activations";
+  // Keys and values computed with rounded (int8 or bf16) activations differ from f32 ones: a cache
+  // made one way is not restored another way. (f32, the default, leaves the hash as it always
+  // was.)
+  if (model.rounds_activations()) {
+    const std::string tag =
+        std::string(quantized_activations_name(model.quantized_activations())) + "-activations";
     hash = fnv1a(tag.data(), tag.size(), hash);
   }
   return hash;

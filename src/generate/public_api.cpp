@@ -33,9 +33,16 @@ std::shared_ptr<Model> Model::load(const std::string& dir, QuantizedActivations 
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->model = llama4::Model::load(dir);
-  impl->model->set_quantized_activations(activations == QuantizedActivations::kInt8
-                                             ? llama4::QuantizedActivations::kInt8
-                                             : llama4::QuantizedActivations::kF32);
+  switch (activations) {
+    case QuantizedActivations::kInt8:
+      impl->model->set_quantized_activations(llama4::QuantizedActivations::kInt8);
+      break;
+    case QuantizedActivations::kBf16:
+      impl->model->set_quantized_activations(llama4::QuantizedActivations::kBf16);
+      break;
+    case QuantizedActivations::kF32:
+      break;
+  }
   if (Tokenizer::available(dir)) impl->tokenizer.emplace(Tokenizer::load(dir));
   impl->generation = GenerationConfig::load(dir);
   impl->demo = is_demo_model(dir);

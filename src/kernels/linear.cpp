@@ -4,12 +4,14 @@
 // (decode reads each weight once and is bound by memory bandwidth), and for larger ones the same
 // kernel over tiles of tokens with rows blocked for L2, so that a token's result is bit-identical
 // whatever batch it is in. Quantized weights whose model asked for int8 activations go to
-// int8_activations.h. Quantized layouts without a SIMD fast path (bit widths other than 4
-// and 8) go through a blocked, packed product, which dequantizes while packing.
+// int8_activations.h, bf16 weights whose model asked for bf16 activations to bf16_activations.h.
+// Quantized layouts without a SIMD fast path (bit widths other than 4 and 8) go through a blocked,
+// packed product, which dequantizes while packing.
 #include "kernels/linear.h"
 
 #include <algorithm>
 
+#include "kernels/bf16_activations.h"
 #include "kernels/int8_activations.h"
 #include "kernels/linear_simd.h"
 #include "kernels/mlx_quant.h"
@@ -57,6 +59,8 @@ void linear(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
   if (n_tokens <= 0) return;
   if (w.quantized() && w.quant.int8_activations && int8_activations_supported(w))
     return linear_int8_activations(w, x, n_tokens, y);
+  if (w.bf16_activations && bf16_activations_supported(w))
+    return linear_bf16_activations(w, x, n_tokens, y);
   const bool small = n_tokens <= simd::kSmallBatchMaxTokens;
   if (w.layout == Matrix::Layout::kInMajor && !w.quantized())
     return small ? simd::in_major_small_batch(w, x, n_tokens, y)

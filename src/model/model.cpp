@@ -51,12 +51,21 @@ std::size_t InferenceState::cache_bytes() const {
 }
 
 std::string_view quantized_activations_name(QuantizedActivations precision) {
-  return precision == QuantizedActivations::kInt8 ? "int8" : "f32";
+  switch (precision) {
+    case QuantizedActivations::kInt8:
+      return "int8";
+    case QuantizedActivations::kBf16:
+      return "bf16";
+    case QuantizedActivations::kF32:
+      break;
+  }
+  return "f32";
 }
 
 std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name) {
-  if (name == "f32") return QuantizedActivations::kF32;
-  if (name == "int8") return QuantizedActivations::kInt8;
+  for (const auto precision :
+       {QuantizedActivations::kF32, QuantizedActivations::kInt8, QuantizedActivations::kBf16})
+    if (name == quantized_activations_name(precision)) return precision;
   return std::nullopt;
 }
 
@@ -64,12 +73,16 @@ void Model::set_quantized_activations(QuantizedActivations precision) {
   quantized_activations_ = precision;
   for_each_matrix(weights_, [precision](Matrix& m) {
     m.quant.int8_activations = m.quantized() && precision == QuantizedActivations::kInt8;
+    m.bf16_activations =
+        !m.quantized() && m.dtype == DType::BF16 && precision == QuantizedActivations::kBf16;
   });
 }
 
-bool Model::has_quantized_weights() const {
+bool Model::rounds_activations() const {
   bool any = false;
-  for_each_matrix(weights_, [&any](const Matrix& m) { any = any || m.quantized(); });
+  for_each_matrix(weights_, [&any](const Matrix& m) {
+    any = any || m.quant.int8_activations || m.bf16_activations;
+  });
   return any;
 }
 

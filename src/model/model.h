@@ -46,10 +46,11 @@ class InferenceState {
   std::vector<KvCache> caches_;  // one per layer
 };
 
-// The precision of activations entering products with 4/8-bit weights (float weights always meet
-// f32 activations): f32, or int8 per block of 32 inputs — faster, approximate; see
-// kernels/int8_activations.h.
-enum class QuantizedActivations { kF32, kInt8 };
+// The precision of activations entering weight products: f32 (exact, the default); int8 per
+// block of 32 inputs for 4/8-bit weights (kernels/int8_activations.h); or bf16 for bf16 weights
+// (kernels/bf16_activations.h). The rounded forms are faster and approximate; other weights keep
+// f32 activations.
+enum class QuantizedActivations { kF32, kInt8, kBf16 };
 std::string_view quantized_activations_name(QuantizedActivations precision);
 std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name);
 
@@ -89,11 +90,12 @@ class Model {
   void set_check_numerics(bool on) { check_numerics_ = on; }
   bool check_numerics() const { return check_numerics_; }
 
-  // Applies to every quantized matrix from the next forward call on (default kF32). Not to be
-  // changed while a forward call runs.
+  // Applies to every matrix of the weight format it names from the next forward call on
+  // (default kF32). Not to be changed while a forward call runs.
   void set_quantized_activations(QuantizedActivations precision);
   QuantizedActivations quantized_activations() const { return quantized_activations_; }
-  bool has_quantized_weights() const;
+  // Whether the precision set acts on any matrix (the model has weights of its format).
+  bool rounds_activations() const;
 
  private:
   Model(ModelConfig config, Checkpoint checkpoint);

@@ -1,0 +1,131 @@
+// bf16-weight products with bf16 activations; see bf16_activations.h. This file rounds the
+// activations, splits the work among threads and picks the kernel (bf16_kernel_*.cpp, both
+// bit-identical; bf16_kernels.h has what they share).
+#include "kernels/bf16_activations.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "kernels/bf16_kernels.h"
+
+namespace llama4 {
+namespace {
+
+using bf16::Activations;
+using bf16::kTileTokens;
+
+Activations round_activations(const float* x, std::int64_t n_tokens, std::int64_t in) {
+  Activations a;
+  a.stride = (in + bf16::kChunkInputs - 1) / bf16::kChunkInputs * bf16::kChunkInputs;
+  a.values.assign(static_cast<std::size_t>(n_tokens * a.stride), 0);
+#pragma omp parallel for schedule(static) if (n_tokens > kTileTokens)
+  for (std::int64_t t = 0; t < n_tokens; ++t)
+    for (std::int64_t i = 0; i < in; ++i)
+      a.values[static_cast<std::size_t>(t * a.stride + i)] = bf16::round_activation(x[t * in + i]);
+  return a;
+}
+
+// -1: the fastest kernel this CPU runs; otherwise the Bf16Kernel a test or benchmark forced.
+std::atomic<int> forced_kernel{-1};
+
+Bf16Kernel fastest_kernel() {
+  static const Bf16Kernel fastest = bf16_kernels_available().front();
+  return fastest;
+}
+
+void out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
+               std::int64_t t0, std::int64_t n_tokens, float* y) {
+  if (bf16_kernel_in_use() == Bf16Kernel::kAvx512Bf16)
+    return bf16::avx512_out_major(w, row0, count, a, t0, n_tokens, y);
+  bf16::portable_out_major(w, row0, count, a, t0, n_tokens, y);
+}
+
+void in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
+              std::int64_t t0, std::int64_t n_tokens, float* y) {
+  if (bf16_kernel_in_use() == Bf16Kernel::kAvx512Bf16)
+    return bf16::avx512_in_major(w, c0, width, a, t0, n_tokens, y);
+  bf16::portable_in_major(w, c0, width, a, t0, n_tokens, y);
+}
+
+// Out-major: a decode step splits the rows evenly (each thread streams its share once); a prompt
+// hands out blocks of kRowsPerBlock rows, whose weights stay in L2 while every token tile passes.
+void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens, float* y) {
+  const std::int64_t out = w.out_features;
+  if (n_tokens <= kTileTokens) {
+    const int threads = omp_get_max_threads();
+#pragma omp parallel num_threads(threads)
+    {
+      const std::int64_t per = (out + threads - 1) / threads;
+      const std::int64_t begin = std::min(out, omp_get_thread_num() * per);
+      out_major(w, begin, std::min(out, begin + per) - begin, a, 0, n_tokens, y);
+    }
+    return;
+  }
+  const std::int64_t blocks = (out + bf16::kRowsPerBlock - 1) / bf16::kRowsPerBlock;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const std::int64_t begin = b * bf16::kRowsPerBlock;
+    out_major(w, begin, std::min(bf16::kRowsPerBlock, out - begin), a, 0, n_tokens, y);
+  }
+}
+
+// In-major: a decode step splits the columns evenly; a prompt hands out (column block, token
+// group) pairs, whose running sums stay in L2.
+void in_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens, float* y) {
+  const std::int64_t out = w.out_features;
+  const std::int64_t threads = omp_get_max_threads();
+  const std::int64_t per_thread = ((out + threads - 1) / threads + bf16::kColumnBlock - 1) /
+                                  bf16::kColumnBlock * bf16::kColumnBlock;
+  if (n_tokens <= kTileTokens) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t c0 = 0; c0 < out; c0 += per_thread)
+      in_major(w, c0, std::min(per_thread, out - c0), a, 0, n_tokens, y);
+    return;
+  }
+  const std::int64_t width = std::min(per_thread, bf16::kGroupColumns);
+  const std::int64_t column_blocks = (out + width - 1) / width;
+  const std::int64_t token_groups = (n_tokens + bf16::kTokenGroup - 1) / bf16::kTokenGroup;
+#pragma omp parallel for schedule(dynamic, 1) collapse(2)
+  for (std::int64_t b = 0; b < column_blocks; ++b)
+    for (std::int64_t g = 0; g < token_groups; ++g) {
+      const std::int64_t c0 = b * width, t0 = g * bf16::kTokenGroup;
+      in_major(w, c0, std::min(width, out - c0), a, t0, std::min(bf16::kTokenGroup, n_tokens - t0),
+               y);
+    }
+}
+
+}  // namespace
+
+bool bf16_activations_supported(const Matrix& w) {
+  return !w.quantized() && w.dtype == DType::BF16;
+}
+
+std::string_view bf16_kernel_name(Bf16Kernel kernel) {
+  return kernel == Bf16Kernel::kAvx512Bf16 ? "avx512-bf16" : "portable";
+}
+
+std::vector<Bf16Kernel> bf16_kernels_available() {
+  std::vector<Bf16Kernel> kernels;
+  if (bf16::cpu_runs_avx512_kernel()) kernels.push_back(Bf16Kernel::kAvx512Bf16);
+  kernels.push_back(Bf16Kernel::kPortable);
+  return kernels;
+}
+
+Bf16Kernel bf16_kernel_in_use() {
+  const int forced = forced_kernel.load(std::memory_order_relaxed);
+  return forced < 0 ? fastest_kernel() : static_cast<Bf16Kernel>(forced);
+}
+
+void bf16_kernel_force(std::optional<Bf16Kernel> kernel) {
+  forced_kernel.store(kernel ? static_cast<int>(*kernel) : -1);
+}
+
+void linear_bf16_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
+  const Activations a = round_activations(x, n_tokens, w.in_features);
+  if (w.layout == Matrix::Layout::kInMajor) return in_major_all(w, a, n_tokens, y);
+  out_major_all(w, a, n_tokens, y);
+}
+
+}  // namespace llama4

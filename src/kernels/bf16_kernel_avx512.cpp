@@ -1,0 +1,323 @@
+// The AVX-512 BF16 kernel (see bf16_kernels.h): `vdpbf16ps` adds the products of 16 pairs of bf16
+// weights and activations to 16 f32 sums per instruction, exactly as bf16_activations.h defines.
+//   - Out-major rows: tiles of rows × tokens, one vector of sums per (row, token); a chunk of 32
+//     inputs is one load per row and per token. Tiles take as many rows as keep the sums, the
+//     activations and a weight vector in the 32 registers.
+//   - In-major matrices: a column's weights for inputs 2p and 2p+1 lie in two rows, so two rows'
+//     32 columns are interleaved 16 bits at a time into pairs (two shuffles per 64 weights), and
+//     each token's pair of activations is broadcast. The running sums live in memory, per block
+//     of 32 columns in the shuffled order (in_major_slot), loaded and stored once per kPairUnroll
+//     pairs; prompts take rows in blocks that stay in L2 while every token tile of the group
+//     passes over them.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/bf16_kernels.h"
+#include "kernels/prefetch.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LLAMA4_HAVE_BF16_KERNEL 1
+#define LLAMA4_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#else
+#define LLAMA4_HAVE_BF16_KERNEL 0
+#endif
+
+namespace llama4::bf16 {
+
+#if LLAMA4_HAVE_BF16_KERNEL
+namespace {
+
+// Pairs of input rows per load and store of the in-major running sums.
+constexpr std::int64_t kPairUnroll = 4;
+// Pairs of rows ahead that pack_pairs asks for (its reads walk down the rows).
+constexpr std::int64_t kPackAheadPairs = 2;
+// Bytes of in-major weight rows a prompt's row block holds (L2-resident while every token tile
+// of the group passes).
+constexpr std::int64_t kL2WeightBytes = 512 * 1024;
+
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 reports its own intrinsics' `_mm*_undefined_*()` pass-through operands as uninitialized
+// once they are inlined here (a known false positive of the compiler's headers).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+LLAMA4_BF16 __attribute__((always_inline)) inline __m512 dot_pairs(__m512 sum, __m512i w,
+                                                                   __m512i x) {
+  return _mm512_dpbf16_ps(sum, reinterpret_cast<__m512bh&>(w), reinterpret_cast<__m512bh&>(x));
+}
+
+// reduce_lanes with vectors: 8 + 8, 4 + 4, 2 + 2, 1 + 1.
+LLAMA4_BF16 __attribute__((always_inline)) inline float reduce(__m512 v) {
+  const __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
+}
+
+// ---- out-major ---------------------------------------------------------------------------------
+
+// Chunk c (inputs 32c…32c+31) of every row of the tile. kTail: the row's last, partial chunk,
+// read with a mask so the loads stay inside the row (the activations are zero-padded).
+template <int kRows, int kTokens, bool kTail>
+LLAMA4_BF16 __attribute__((always_inline)) inline void out_major_chunk(
+    const std::uint16_t* rows, std::int64_t stride, const std::uint16_t* const (&x)[kTokens],
+    std::int64_t c, __mmask32 tail, __m512 (&acc)[kRows][kTokens]) {
+  __m512i xv[kTokens];
+#pragma GCC unroll 8
+  for (int t = 0; t < kTokens; ++t) xv[t] = _mm512_loadu_si512(x[t] + c * kChunkInputs);
+  const auto ahead = static_cast<std::int64_t>(kRows * stride * sizeof(std::uint16_t));
+#pragma GCC unroll 16
+  for (int r = 0; r < kRows; ++r) {
+    const std::uint16_t* p = rows + r * stride + c * kChunkInputs;
+    prefetch_to_l2(p, ahead);
+    const __m512i wv = kTail ? _mm512_maskz_loadu_epi16(tail, p) : _mm512_loadu_si512(p);
+#pragma GCC unroll 8
+    for (int t = 0; t < kTokens; ++t) acc[r][t] = dot_pairs(acc[r][t], wv, xv[t]);
+  }
+}
+
+template <int kRows, int kTokens>
+LLAMA4_BF16 void out_major_tile(const Matrix& w, std::int64_t row0, const Activations& a,
+                                std::int64_t t0, float* y) {
+  const std::int64_t in = w.in_features, stride = w.row_stride;
+  const std::uint16_t* rows = static_cast<const std::uint16_t*>(w.data) + row0 * stride;
+  const std::uint16_t* x[kTokens];
+  for (int t = 0; t < kTokens; ++t) x[t] = a.token(t0 + t);
+  __m512 acc[kRows][kTokens];
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) acc[r][t] = _mm512_setzero_ps();
+  const std::int64_t full = in / kChunkInputs;
+  const auto tail = static_cast<__mmask32>((std::uint64_t{1} << (in % kChunkInputs)) - 1);
+  for (std::int64_t c = 0; c < full; ++c)
+    out_major_chunk<kRows, kTokens, false>(rows, stride, x, c, tail, acc);
+  if (tail != 0) out_major_chunk<kRows, kTokens, true>(rows, stride, x, full, tail, acc);
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) y[(t0 + t) * w.out_features + row0 + r] = reduce(acc[r][t]);
+}
+
+// Rows per tile for kTokens tokens: rows · tokens sums, the tokens' activations and a weight
+// vector within 32 registers; kRowsPerBlock (48) is a multiple of each.
+constexpr int RowsFor(int tokens) {
+  return tokens == 1 ? 16 : (tokens <= 3 ? 8 : 6);
+}
+
+template <int kTokens>
+void out_major_rows(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
+                    std::int64_t t0, float* y) {
+  constexpr int kRows = RowsFor(kTokens);
+  std::int64_t r = row0;
+  for (; r + kRows <= row0 + count; r += kRows) out_major_tile<kRows, kTokens>(w, r, a, t0, y);
+  for (; r < row0 + count; ++r) out_major_tile<1, kTokens>(w, r, a, t0, y);
+}
+
+// ---- in-major ----------------------------------------------------------------------------------
+
+// sums[t · sums_stride + 32b + slot] += the pairs [pair_begin, pair_end) of kTokens tokens from
+// t0, for the column blocks b of [c0, c0 + width).
+template <int kTokens>
+LLAMA4_BF16 void in_major_accumulate(const Matrix& w, const Activations& a, std::int64_t t0,
+                                     std::int64_t pair_begin, std::int64_t pair_end,
+                                     std::int64_t c0, std::int64_t width, float* sums,
+                                     std::int64_t sums_stride) {
+  const std::int64_t in = w.in_features, stride = w.row_stride;
+  const std::uint16_t* base = static_cast<const std::uint16_t*>(w.data) + c0;
+  const std::int64_t blocks = (width + kColumnBlock - 1) / kColumnBlock;
+  const std::int64_t last_columns = width - (blocks - 1) * kColumnBlock;
+  const auto last_mask = static_cast<__mmask32>((std::uint64_t{1} << last_columns) - 1);
+  const auto ahead = static_cast<std::int64_t>(2 * kPairUnroll * stride * sizeof(std::uint16_t));
+  for (std::int64_t p0 = pair_begin; p0 < pair_end; p0 += kPairUnroll) {
+    const int pairs = static_cast<int>(std::min(kPairUnroll, pair_end - p0));
+    __m512i xv[kTokens][kPairUnroll];
+    for (int t = 0; t < kTokens; ++t)
+      for (int u = 0; u < pairs; ++u) {
+        std::uint32_t pair;
+        std::memcpy(&pair, a.token(t0 + t) + 2 * (p0 + u), sizeof pair);
+        xv[t][u] = _mm512_set1_epi32(static_cast<int>(pair));
+      }
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const __mmask32 mask = b + 1 < blocks ? ~__mmask32{0} : last_mask;
+      __m512 lo[kTokens], hi[kTokens];
+      for (int t = 0; t < kTokens; ++t) {
+        lo[t] = _mm512_loadu_ps(sums + t * sums_stride + b * kColumnBlock);
+        hi[t] = _mm512_loadu_ps(sums + t * sums_stride + b * kColumnBlock + kLanes);
+      }
+      for (int u = 0; u < pairs; ++u) {
+        const std::int64_t even = 2 * (p0 + u), odd = even + 1;
+        const std::uint16_t* pe = base + even * stride + b * kColumnBlock;
+        prefetch_to_l2(pe, ahead);
+        const __m512i we = _mm512_maskz_loadu_epi16(mask, pe);
+        __m512i wo = _mm512_setzero_si512();
+        if (odd < in) {
+          prefetch_to_l2(pe + stride, ahead);
+          wo = _mm512_maskz_loadu_epi16(mask, pe + stride);
+        }
+        const __m512i pairs_lo = _mm512_unpacklo_epi16(we, wo);
+        const __m512i pairs_hi = _mm512_unpackhi_epi16(we, wo);
+        for (int t = 0; t < kTokens; ++t) {
+          lo[t] = dot_pairs(lo[t], pairs_lo, xv[t][u]);
+          hi[t] = dot_pairs(hi[t], pairs_hi, xv[t][u]);
+        }
+      }
+      for (int t = 0; t < kTokens; ++t) {
+        _mm512_storeu_ps(sums + t * sums_stride + b * kColumnBlock, lo[t]);
+        _mm512_storeu_ps(sums + t * sums_stride + b * kColumnBlock + kLanes, hi[t]);
+      }
+    }
+  }
+}
+
+// Interleaves pairs [p0, p0 + count) of the in-major columns [c0, c0 + width) into `panel`:
+// per block b of 32 columns, per pair, the 64 weights as in_major_accumulate shuffles them (the
+// vector for slots 0-15, then the one for 16-31), so a prompt's token tiles read them in order.
+LLAMA4_BF16 void pack_pairs(const Matrix& w, std::int64_t p0, std::int64_t count, std::int64_t c0,
+                            std::int64_t width, std::uint16_t* panel) {
+  const std::int64_t in = w.in_features, stride = w.row_stride;
+  const std::uint16_t* base = static_cast<const std::uint16_t*>(w.data) + c0;
+  const std::int64_t blocks = (width + kColumnBlock - 1) / kColumnBlock;
+  const std::int64_t last_columns = width - (blocks - 1) * kColumnBlock;
+  const auto last_mask = static_cast<__mmask32>((std::uint64_t{1} << last_columns) - 1);
+  const auto ahead =
+      static_cast<std::int64_t>(2 * kPackAheadPairs * stride * sizeof(std::uint16_t));
+  for (std::int64_t p = 0; p < count; ++p) {
+    const std::int64_t even = 2 * (p0 + p), odd = even + 1;
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const __mmask32 mask = b + 1 < blocks ? ~__mmask32{0} : last_mask;
+      const std::uint16_t* pe = base + even * stride + b * kColumnBlock;
+      prefetch_to_l2(pe, ahead);
+      prefetch_to_l2(pe + stride, ahead);
+      const __m512i we = _mm512_maskz_loadu_epi16(mask, pe);
+      const __m512i wo =
+          odd < in ? _mm512_maskz_loadu_epi16(mask, pe + stride) : _mm512_setzero_si512();
+      std::uint16_t* dst = panel + (b * count + p) * 2 * kColumnBlock;
+      _mm512_storeu_si512(dst, _mm512_unpacklo_epi16(we, wo));
+      _mm512_storeu_si512(dst + kColumnBlock, _mm512_unpackhi_epi16(we, wo));
+    }
+  }
+}
+
+// sums[t · sums_stride + ·] (one block of 32 columns, shuffled order) += the `count` packed pairs
+// of `panel` (that block's), starting at pair p0, for kTokens tokens from t0. The sums stay in
+// registers throughout; each token's pair of activations is broadcast from memory.
+template <int kTokens>
+LLAMA4_BF16 void panel_tile(const std::uint16_t* panel, std::int64_t count, const Activations& a,
+                            std::int64_t t0, std::int64_t p0, float* sums,
+                            std::int64_t sums_stride) {
+  __m512 lo[kTokens], hi[kTokens];
+  const std::uint32_t* x[kTokens];
+#pragma GCC unroll 16
+  for (int t = 0; t < kTokens; ++t) {
+    lo[t] = _mm512_loadu_ps(sums + t * sums_stride);
+    hi[t] = _mm512_loadu_ps(sums + t * sums_stride + kLanes);
+    x[t] = reinterpret_cast<const std::uint32_t*>(a.token(t0 + t)) + p0;
+  }
+  for (std::int64_t p = 0; p < count; ++p) {
+    const __m512i pairs_lo = _mm512_loadu_si512(panel + p * 2 * kColumnBlock);
+    const __m512i pairs_hi = _mm512_loadu_si512(panel + p * 2 * kColumnBlock + kColumnBlock);
+#pragma GCC unroll 16
+    for (int t = 0; t < kTokens; ++t) {
+      const __m512i xv = _mm512_set1_epi32(static_cast<int>(x[t][p]));
+      lo[t] = dot_pairs(lo[t], pairs_lo, xv);
+      hi[t] = dot_pairs(hi[t], pairs_hi, xv);
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < kTokens; ++t) {
+    _mm512_storeu_ps(sums + t * sums_stride, lo[t]);
+    _mm512_storeu_ps(sums + t * sums_stride + kLanes, hi[t]);
+  }
+}
+
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// Tokens per tile of panel_tile: 2 · 8 sums and two weight vectors in registers.
+constexpr int kPanelTokens = 8;
+
+// Calls body(std::integral_constant<int, n>{}) for n = min(tokens, kMax), so each tile size is
+// its own instantiation.
+template <int kMax, typename Body>
+void with_tile_tokens(std::int64_t tokens, Body&& body) {
+  if constexpr (kMax > 1) {
+    if (tokens < kMax) return with_tile_tokens<kMax - 1>(tokens, body);
+  }
+  body(std::integral_constant<int, kMax>{});
+}
+
+// A prompt's in-major product: rows in blocks whose interleaved pairs (kL2WeightBytes) stay in
+// cache while every token tile of the group passes over them.
+void in_major_panels(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
+                     std::int64_t t0, std::int64_t n_tokens, float* sums,
+                     std::int64_t sums_stride) {
+  const std::int64_t pairs = (w.in_features + 1) / 2;
+  const std::int64_t block_pairs = std::max<std::int64_t>(
+      1, kL2WeightBytes / (2 * sums_stride * static_cast<std::int64_t>(sizeof(std::uint16_t))));
+  thread_local std::vector<std::uint16_t> panel;
+  panel.resize(static_cast<std::size_t>(block_pairs * 2 * sums_stride));
+  const std::int64_t blocks = sums_stride / kColumnBlock;
+  for (std::int64_t p0 = 0; p0 < pairs; p0 += block_pairs) {
+    const std::int64_t count = std::min(block_pairs, pairs - p0);
+    pack_pairs(w, p0, count, c0, width, panel.data());
+    for (std::int64_t b = 0; b < blocks; ++b)
+      for (std::int64_t t = 0; t < n_tokens; t += kPanelTokens)
+        with_tile_tokens<kPanelTokens>(n_tokens - t, [&](auto k) {
+          panel_tile<decltype(k)::value>(panel.data() + b * count * 2 * kColumnBlock, count, a,
+                                         t0 + t, p0, sums + t * sums_stride + b * kColumnBlock,
+                                         sums_stride);
+        });
+  }
+}
+
+}  // namespace
+
+bool cpu_runs_avx512_kernel() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bf16");
+}
+
+void avx512_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
+                      std::int64_t t0, std::int64_t n_tokens, float* y) {
+  for (std::int64_t t = t0; t < t0 + n_tokens; t += kTileTokens)
+    with_tile_tokens<kTileTokens>(t0 + n_tokens - t, [&](auto k) {
+      out_major_rows<decltype(k)::value>(w, row0, count, a, t, y);
+    });
+}
+
+void avx512_in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
+                     std::int64_t t0, std::int64_t n_tokens, float* y) {
+  const std::int64_t sums_stride = (width + kColumnBlock - 1) / kColumnBlock * kColumnBlock;
+  thread_local std::vector<float> sums;
+  sums.assign(static_cast<std::size_t>(n_tokens * sums_stride), 0.0f);
+  if (n_tokens <= kTileTokens)
+    with_tile_tokens<kTileTokens>(n_tokens, [&](auto k) {
+      in_major_accumulate<decltype(k)::value>(w, a, t0, 0, (w.in_features + 1) / 2, c0, width,
+                                              sums.data(), sums_stride);
+    });
+  else
+    in_major_panels(w, c0, width, a, t0, n_tokens, sums.data(), sums_stride);
+  for (std::int64_t t = 0; t < n_tokens; ++t)
+    for (std::int64_t k = 0; k < width; ++k)
+      y[(t0 + t) * w.out_features + c0 + k] =
+          sums[static_cast<std::size_t>(t * sums_stride + k / kColumnBlock * kColumnBlock +
+                                        in_major_slot(static_cast<int>(k % kColumnBlock)))];
+}
+
+#else  // not x86-64 with GCC or Clang: the portable kernel only
+
+bool cpu_runs_avx512_kernel() {
+  return false;
+}
+
+void avx512_out_major(const Matrix&, std::int64_t, std::int64_t, const Activations&, std::int64_t,
+                      std::int64_t, float*) {}
+void avx512_in_major(const Matrix&, std::int64_t, std::int64_t, const Activations&, std::int64_t,
+                     std::int64_t, float*) {}
+
+#endif
+
+}  // namespace llama4::bf16
