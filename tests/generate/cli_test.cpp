@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "generate/demo_model.h"
+#include "kernels/bf16_activations.h"
 #include "kernels/int8_activations.h"
 #include "test_support.h"
 
@@ -220,7 +221,7 @@ TEST_F(CliTest, PromptCacheRemembersTheActivationPrecision) {
   const std::string base = "generate -m " + quoted(quantized) +
                            " -p 'Tell me a story' -n 4 --temp 0 --json --prompt-cache " +
                            quoted(cache);
-  llama4(base + " --activations int8", status, &err);
+  llama4("bench -m " + quoted(demo()) + " -p 0 -n 1 --repeat 1 --activations int8", status, &err);
   ASSERT_EQ(status, 0) << err;
   const auto warm = nlohmann::json::parse(llama4(base + " --activations int8", status, &err));
   ASSERT_EQ(status, 0) << err;
@@ -289,6 +290,25 @@ TEST_F(CliTest, BenchNamesTheInt8KernelItRanOn) {
   ASSERT_EQ(status, 0) << err;
   EXPECT_EQ(f32["format"], "q4 g32");
   EXPECT_FALSE(f32.contains("int8_kernel"));
+}
+
+// The demo model's weights are bf16: --activations bf16 acts on them (and says which kernel ran
+// the products), int8 has nothing to act on and says so.
+TEST_F(CliTest, BenchNamesTheBf16KernelItRanOn) {
+  int status = 0;
+  std::string err;
+  const std::string base = "bench -m " + quoted(demo()) + " -p 8 -n 2 --repeat 1 --json";
+  const auto bf16 = nlohmann::json::parse(llama4(base + " --activations bf16", status, &err));
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_EQ(bf16["format"], "bf16, bf16 act.");
+  EXPECT_EQ(bf16["activations"], "bf16");
+  EXPECT_EQ(bf16["bf16_kernel"], std::string(bf16_kernel_name(bf16_kernels_available().front())));
+  EXPECT_FALSE(bf16.contains("int8_kernel"));
+  llama4("bench -m " + quoted(demo()) + " -p 0 -n 1 --repeat 1 --activations int8", status, &err);
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_NE(err.find("--activations int8 has no effect: the model has no 4/8-bit weights"),
+            std::string::npos)
+      << err;
 }
 
 TEST_F(CliTest, ChatSecondTurnReusesTheFirstTurnsCache) {

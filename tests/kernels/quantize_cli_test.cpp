@@ -3,7 +3,9 @@
 //    levels chosen against their bf16 values), the mlx tensor layout, the engine on packed weights
 //    equal to the numpy reference on the dequantized ones, and logits of the quantized model close
 //    to the original's;
-//  - quantized_agreement.py: 64 greedy tokens of 4- and 8-bit models against the bf16 original.
+//  - quantized_agreement.py: 64 greedy tokens of 4- and 8-bit models against the bf16 original;
+//  - bf16_activations_e2e.py: `--activations bf16` on bf16 models against a numpy reference that
+//    rounds alike.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -28,6 +30,10 @@ TEST(QuantizeCliTest, QuantizedFixturesMatchMlxAndTheOriginalLogits) {
 
 TEST(QuantizeCliTest, QuantizedModelsKeepTheGreedyTokensOfTheOriginal) {
   run_script("quantized_agreement.py");
+}
+
+TEST(ActivationsCliTest, Bf16ActivationsMatchAReferenceThatRoundsAlike) {
+  run_script("bf16_activations_e2e.py");
 }
 
 }  // namespace
