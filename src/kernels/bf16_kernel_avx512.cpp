@@ -5,10 +5,12 @@
 //     activations and a weight vector in the 32 registers.
 //   - In-major matrices: a column's weights for inputs 2p and 2p+1 lie in two rows, so two rows'
 //     32 columns are interleaved 16 bits at a time into pairs (two shuffles per 64 weights), and
-//     each token's pair of activations is broadcast. The running sums live in memory, per block
-//     of 32 columns in the shuffled order (in_major_slot), loaded and stored once per kPairUnroll
-//     pairs; prompts take rows in blocks that stay in L2 while every token tile of the group
-//     passes over them.
+//     each token's pair of activations is broadcast. Decoding interleaves as it streams the rows,
+//     its running sums in memory per block of 32 columns in the shuffled order (in_major_slot),
+//     loaded and stored once per kPairUnroll pairs. Prompts interleave a block of rows once into
+//     a panel (pack_pairs) that stays in L2 while every token tile of the group passes over it,
+//     two column blocks × 6 tokens at a time with the sums in registers (panel_tile), and ask
+//     for the next block's rows meanwhile.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -33,9 +35,10 @@ namespace {
 constexpr std::int64_t kPairUnroll = 4;
 // Pairs of rows ahead that pack_pairs asks for (its reads walk down the rows).
 constexpr std::int64_t kPackAheadPairs = 2;
-// Bytes of in-major weight rows a prompt's row block holds (L2-resident while every token tile
-// of the group passes).
-constexpr std::int64_t kL2WeightBytes = 512 * 1024;
+// Bytes of in-major weight rows a prompt's row block holds: its panel stays in L2 (1 MiB on the
+// machines we target) while every token tile of the group passes, beside the next block's rows
+// arriving.
+constexpr std::int64_t kL2WeightBytes = 384 * 1024;
 
 #if !defined(__clang__)
 #pragma GCC diagnostic push
@@ -199,44 +202,50 @@ LLAMA4_BF16 void pack_pairs(const Matrix& w, std::int64_t p0, std::int64_t count
   }
 }
 
-// sums[t · sums_stride + ·] (one block of 32 columns, shuffled order) += the `count` packed pairs
-// of `panel` (that block's), starting at pair p0, for kTokens tokens from t0. The sums stay in
-// registers throughout; each token's pair of activations is broadcast from memory.
-template <int kTokens>
+// sums[t · sums_stride + 32j + ·] (kBlocks blocks of 32 columns from `panel`'s, shuffled order) +=
+// the `count` packed pairs from pair p0, for kTokens tokens from t0. The sums stay in registers
+// throughout; each token's pair of activations is broadcast from memory. Two blocks × 6 tokens
+// load 2 · 2 weight vectors and 6 broadcasts per 24 dot products.
+template <int kBlocks, int kTokens>
 LLAMA4_BF16 void panel_tile(const std::uint16_t* panel, std::int64_t count, const Activations& a,
                             std::int64_t t0, std::int64_t p0, float* sums,
                             std::int64_t sums_stride) {
-  __m512 lo[kTokens], hi[kTokens];
+  constexpr int kVectors = 2 * kBlocks;  // a block's pairs fill two vectors of sums
+  __m512 acc[kTokens][kVectors];
   const std::uint32_t* x[kTokens];
 #pragma GCC unroll 16
   for (int t = 0; t < kTokens; ++t) {
-    lo[t] = _mm512_loadu_ps(sums + t * sums_stride);
-    hi[t] = _mm512_loadu_ps(sums + t * sums_stride + kLanes);
+    for (int v = 0; v < kVectors; ++v)
+      acc[t][v] = _mm512_loadu_ps(sums + t * sums_stride + v * kLanes);
     x[t] = reinterpret_cast<const std::uint32_t*>(a.token(t0 + t)) + p0;
   }
+  const std::int64_t block_stride = count * 2 * kColumnBlock;
   for (std::int64_t p = 0; p < count; ++p) {
-    const __m512i pairs_lo = _mm512_loadu_si512(panel + p * 2 * kColumnBlock);
-    const __m512i pairs_hi = _mm512_loadu_si512(panel + p * 2 * kColumnBlock + kColumnBlock);
+    __m512i weights[kVectors];
+#pragma GCC unroll 4
+    for (int v = 0; v < kVectors; ++v)
+      weights[v] = _mm512_loadu_si512(panel + (v / 2) * block_stride + p * 2 * kColumnBlock +
+                                      (v % 2) * kColumnBlock);
 #pragma GCC unroll 16
     for (int t = 0; t < kTokens; ++t) {
       const __m512i xv = _mm512_set1_epi32(static_cast<int>(x[t][p]));
-      lo[t] = dot_pairs(lo[t], pairs_lo, xv);
-      hi[t] = dot_pairs(hi[t], pairs_hi, xv);
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) acc[t][v] = dot_pairs(acc[t][v], weights[v], xv);
     }
   }
 #pragma GCC unroll 16
-  for (int t = 0; t < kTokens; ++t) {
-    _mm512_storeu_ps(sums + t * sums_stride, lo[t]);
-    _mm512_storeu_ps(sums + t * sums_stride + kLanes, hi[t]);
-  }
+  for (int t = 0; t < kTokens; ++t)
+    for (int v = 0; v < kVectors; ++v)
+      _mm512_storeu_ps(sums + t * sums_stride + v * kLanes, acc[t][v]);
 }
 
 #if !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
-// Tokens per tile of panel_tile: 2 · 8 sums and two weight vectors in registers.
-constexpr int kPanelTokens = 8;
+// Tokens per tile of panel_tile over two column blocks: 4 · 6 sums and four weight vectors in
+// registers.
+constexpr int kPanelTokens = 6;
 
 // Calls body(std::integral_constant<int, n>{}) for n = min(tokens, kMax), so each tile size is
 // its own instantiation.
@@ -248,8 +257,20 @@ void with_tile_tokens(std::int64_t tokens, Body&& body) {
   body(std::integral_constant<int, kMax>{});
 }
 
+// Asks for the weights of pairs [p0, p0 + count) in column block b of [c0, c0 + width): one
+// line per row.
+void prefetch_pairs(const Matrix& w, std::int64_t p0, std::int64_t count, std::int64_t c0,
+                    std::int64_t b) {
+  const std::uint16_t* base = static_cast<const std::uint16_t*>(w.data) + c0 + b * kColumnBlock;
+  const std::int64_t row_end = std::min(w.in_features, 2 * (p0 + count));
+  for (std::int64_t row = 2 * p0; row < row_end; ++row)
+    prefetch_to_l2(base, static_cast<std::int64_t>(row * w.row_stride * sizeof(std::uint16_t)));
+}
+
 // A prompt's in-major product: rows in blocks whose interleaved pairs (kL2WeightBytes) stay in
-// cache while every token tile of the group passes over them.
+// cache while every token tile of the group passes over them. While a block's tiles run, the
+// next block's rows are asked for, a column block at a time, so that reading them from memory
+// overlaps the arithmetic instead of following it.
 void in_major_panels(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
                      std::int64_t t0, std::int64_t n_tokens, float* sums,
                      std::int64_t sums_stride) {
@@ -262,13 +283,20 @@ void in_major_panels(const Matrix& w, std::int64_t c0, std::int64_t width, const
   for (std::int64_t p0 = 0; p0 < pairs; p0 += block_pairs) {
     const std::int64_t count = std::min(block_pairs, pairs - p0);
     pack_pairs(w, p0, count, c0, width, panel.data());
-    for (std::int64_t b = 0; b < blocks; ++b)
+    for (std::int64_t b = 0; b < blocks; b += 2) {
+      prefetch_pairs(w, p0 + count, block_pairs, c0, b);
+      if (b + 1 < blocks) prefetch_pairs(w, p0 + count, block_pairs, c0, b + 1);
+      const std::uint16_t* block_panel = panel.data() + b * count * 2 * kColumnBlock;
       for (std::int64_t t = 0; t < n_tokens; t += kPanelTokens)
         with_tile_tokens<kPanelTokens>(n_tokens - t, [&](auto k) {
-          panel_tile<decltype(k)::value>(panel.data() + b * count * 2 * kColumnBlock, count, a,
-                                         t0 + t, p0, sums + t * sums_stride + b * kColumnBlock,
-                                         sums_stride);
+          constexpr int kTokens = decltype(k)::value;
+          float* tile_sums = sums + t * sums_stride + b * kColumnBlock;
+          if (b + 1 < blocks)
+            panel_tile<2, kTokens>(block_panel, count, a, t0 + t, p0, tile_sums, sums_stride);
+          else
+            panel_tile<1, kTokens>(block_panel, count, a, t0 + t, p0, tile_sums, sums_stride);
         });
+    }
   }
 }
 

@@ -210,26 +210,31 @@ TEST_F(CliTest, Bf16KvCacheGeneratesAndItsPromptCacheRestoresExactly) {
   EXPECT_NE(err.find("f16"), std::string::npos) << err;
 }
 
-// A prompt cache made with int8 activations on a quantized model is restored only with int8
-// activations: f32 ones would continue from keys and values they did not compute.
+// A prompt cache made with rounded activations (int8 on a quantized model, bf16 on the bf16 demo)
+// is restored only with the same precision: f32 would continue from keys and values it did not
+// compute.
 TEST_F(CliTest, PromptCacheRemembersTheActivationPrecision) {
   int status = 0;
   std::string err;
   const std::string quantized = quantized_demo("demo-q8", 8, status, err);
   ASSERT_EQ(status, 0) << err;
-  const std::string cache = (dir_->path() / "int8.cache").string();
-  const std::string base = "generate -m " + quoted(quantized) +
-                           " -p 'Tell me a story' -n 4 --temp 0 --json --prompt-cache " +
-                           quoted(cache);
-  llama4("bench -m " + quoted(demo()) + " -p 0 -n 1 --repeat 1 --activations int8", status, &err);
-  ASSERT_EQ(status, 0) << err;
-  const auto warm = nlohmann::json::parse(llama4(base + " --activations int8", status, &err));
-  ASSERT_EQ(status, 0) << err;
-  EXPECT_GT(warm["timings"]["cached_prompt_tokens"].get<int>(), 0) << err;
-  const auto other = nlohmann::json::parse(llama4(base + " --activations f32", status, &err));
-  ASSERT_EQ(status, 0) << err;
-  EXPECT_NE(err.find("ignoring"), std::string::npos) << err;
-  EXPECT_EQ(other["timings"]["cached_prompt_tokens"], 0);
+  for (const auto& [model, precision] :
+       {std::pair{quantized, std::string("int8")}, std::pair{demo(), std::string("bf16")}}) {
+    const std::string cache = (dir_->path() / (precision + ".cache")).string();
+    const std::string base = "generate -m " + quoted(model) +
+                             " -p 'Tell me a story' -n 4 --temp 0 --json --prompt-cache " +
+                             quoted(cache);
+    llama4(base + " --activations " + precision, status, &err);
+    ASSERT_EQ(status, 0) << err;
+    const auto warm =
+        nlohmann::json::parse(llama4(base + " --activations " + precision, status, &err));
+    ASSERT_EQ(status, 0) << err;
+    EXPECT_GT(warm["timings"]["cached_prompt_tokens"].get<int>(), 0) << precision << ": " << err;
+    const auto other = nlohmann::json::parse(llama4(base + " --activations f32", status, &err));
+    ASSERT_EQ(status, 0) << err;
+    EXPECT_NE(err.find("ignoring"), std::string::npos) << precision << ": " << err;
+    EXPECT_EQ(other["timings"]["cached_prompt_tokens"], 0) << precision;
+  }
 }
 
 // --activations: int8 on a model without 4/8-bit weights says it has no effect and still runs;
@@ -292,8 +297,8 @@ TEST_F(CliTest, BenchNamesTheInt8KernelItRanOn) {
   EXPECT_FALSE(f32.contains("int8_kernel"));
 }
 
-// The demo model's weights are bf16: --activations bf16 acts on them (and says which kernel ran
-// the products), int8 has nothing to act on and says so.
+// The demo model's weights are bf16: --activations bf16 acts on them, and bench says which kernel
+// ran the products.
 TEST_F(CliTest, BenchNamesTheBf16KernelItRanOn) {
   int status = 0;
   std::string err;
@@ -304,11 +309,10 @@ TEST_F(CliTest, BenchNamesTheBf16KernelItRanOn) {
   EXPECT_EQ(bf16["activations"], "bf16");
   EXPECT_EQ(bf16["bf16_kernel"], std::string(bf16_kernel_name(bf16_kernels_available().front())));
   EXPECT_FALSE(bf16.contains("int8_kernel"));
-  llama4("bench -m " + quoted(demo()) + " -p 0 -n 1 --repeat 1 --activations int8", status, &err);
+  const auto f32 = nlohmann::json::parse(llama4(base, status, &err));
   ASSERT_EQ(status, 0) << err;
-  EXPECT_NE(err.find("--activations int8 has no effect: the model has no 4/8-bit weights"),
-            std::string::npos)
-      << err;
+  EXPECT_EQ(f32["format"], "bf16");
+  EXPECT_FALSE(f32.contains("bf16_kernel"));
 }
 
 TEST_F(CliTest, ChatSecondTurnReusesTheFirstTurnsCache) {
