@@ -71,29 +71,20 @@ void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens,
   }
 }
 
-// In-major: a decode step splits the columns evenly; a prompt hands out (column block, token
-// group) pairs, whose running sums stay in L2.
+// In-major: the columns are split evenly among the threads, in blocks of at most kGroupColumns
+// for prompts (each block's weights are interleaved once, then every token passes over them).
 void in_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens, float* y) {
   const std::int64_t out = w.out_features;
   const std::int64_t threads = omp_get_max_threads();
-  const std::int64_t per_thread = ((out + threads - 1) / threads + bf16::kColumnBlock - 1) /
-                                  bf16::kColumnBlock * bf16::kColumnBlock;
-  if (n_tokens <= kTileTokens) {
-#pragma omp parallel for schedule(static)
-    for (std::int64_t c0 = 0; c0 < out; c0 += per_thread)
-      in_major(w, c0, std::min(per_thread, out - c0), a, 0, n_tokens, y);
-    return;
-  }
-  const std::int64_t width = std::min(per_thread, bf16::kGroupColumns);
-  const std::int64_t column_blocks = (out + width - 1) / width;
-  const std::int64_t token_groups = (n_tokens + bf16::kTokenGroup - 1) / bf16::kTokenGroup;
-#pragma omp parallel for schedule(dynamic, 1) collapse(2)
-  for (std::int64_t b = 0; b < column_blocks; ++b)
-    for (std::int64_t g = 0; g < token_groups; ++g) {
-      const std::int64_t c0 = b * width, t0 = g * bf16::kTokenGroup;
-      in_major(w, c0, std::min(width, out - c0), a, t0, std::min(bf16::kTokenGroup, n_tokens - t0),
-               y);
-    }
+  const std::int64_t per_thread = (out + threads - 1) / threads;
+  const std::int64_t items_per_thread =
+      n_tokens <= kTileTokens ? 1 : (per_thread + bf16::kGroupColumns - 1) / bf16::kGroupColumns;
+  const std::int64_t per_item = (per_thread + items_per_thread - 1) / items_per_thread;
+  const std::int64_t width =
+      (per_item + bf16::kColumnBlock - 1) / bf16::kColumnBlock * bf16::kColumnBlock;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t c0 = 0; c0 < out; c0 += width)
+    in_major(w, c0, std::min(width, out - c0), a, 0, n_tokens, y);
 }
 
 }  // namespace

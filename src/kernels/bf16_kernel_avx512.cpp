@@ -38,7 +38,7 @@ constexpr std::int64_t kPackAheadPairs = 2;
 // Bytes of in-major weight rows a prompt's row block holds: its panel stays in L2 (1 MiB on the
 // machines we target) while every token tile of the group passes, beside the next block's rows
 // arriving.
-constexpr std::int64_t kL2WeightBytes = 384 * 1024;
+constexpr std::int64_t kL2WeightBytes = 512 * 1024;
 
 #if !defined(__clang__)
 #pragma GCC diagnostic push
@@ -257,20 +257,8 @@ void with_tile_tokens(std::int64_t tokens, Body&& body) {
   body(std::integral_constant<int, kMax>{});
 }
 
-// Asks for the weights of pairs [p0, p0 + count) in column block b of [c0, c0 + width): one
-// line per row.
-void prefetch_pairs(const Matrix& w, std::int64_t p0, std::int64_t count, std::int64_t c0,
-                    std::int64_t b) {
-  const std::uint16_t* base = static_cast<const std::uint16_t*>(w.data) + c0 + b * kColumnBlock;
-  const std::int64_t row_end = std::min(w.in_features, 2 * (p0 + count));
-  for (std::int64_t row = 2 * p0; row < row_end; ++row)
-    prefetch_to_l2(base, static_cast<std::int64_t>(row * w.row_stride * sizeof(std::uint16_t)));
-}
-
 // A prompt's in-major product: rows in blocks whose interleaved pairs (kL2WeightBytes) stay in
-// cache while every token tile of the group passes over them. While a block's tiles run, the
-// next block's rows are asked for, a column block at a time, so that reading them from memory
-// overlaps the arithmetic instead of following it.
+// cache while every token tile passes over them.
 void in_major_panels(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
                      std::int64_t t0, std::int64_t n_tokens, float* sums,
                      std::int64_t sums_stride) {
@@ -284,8 +272,6 @@ void in_major_panels(const Matrix& w, std::int64_t c0, std::int64_t width, const
     const std::int64_t count = std::min(block_pairs, pairs - p0);
     pack_pairs(w, p0, count, c0, width, panel.data());
     for (std::int64_t b = 0; b < blocks; b += 2) {
-      prefetch_pairs(w, p0 + count, block_pairs, c0, b);
-      if (b + 1 < blocks) prefetch_pairs(w, p0 + count, block_pairs, c0, b + 1);
       const std::uint16_t* block_panel = panel.data() + b * count * 2 * kColumnBlock;
       for (std::int64_t t = 0; t < n_tokens; t += kPanelTokens)
         with_tile_tokens<kPanelTokens>(n_tokens - t, [&](auto k) {

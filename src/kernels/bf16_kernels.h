@@ -22,10 +22,9 @@ inline constexpr std::int64_t kChunkInputs = 2 * kLanes;
 // inputs: 480 KiB, in L2 while every token tile passes over them).
 inline constexpr int kTileTokens = 4;
 inline constexpr std::int64_t kRowsPerBlock = 48;
-// In-major prompts: columns per work item and tokens per group (their running sums, group ×
-// columns floats, stay in L2: 256 KiB).
+// In-major prompts: at most this many columns per work item (so that a block of rows of them,
+// interleaved, stays in L2 while every token passes).
 inline constexpr std::int64_t kGroupColumns = 2048;
-inline constexpr std::int64_t kTokenGroup = 32;
 // In-major columns are read 32 at a time: two vectors of sums, the pairs of two input rows
 // interleaved (see in_major_slot).
 inline constexpr std::int64_t kColumnBlock = 2 * kLanes;
