@@ -13,7 +13,7 @@ namespace llama4 {
 double measure_read_bandwidth(std::size_t bytes, int threads, int repeats);
 
 // Floating-point operations per second (an FMA counts 2) of independent f32 FMA chains on the
-// best SIMD target, all `threads` threads busy.
+// best SIMD target, all `threads` threads busy: the best of several passes.
 double measure_f32_fma_peak(int threads);
 
 // Same for the AVX-512 BF16 dot product (vdpbf16ps: 2 products and 2 adds per f32 lane) and the

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/attention_ops.h"
 #include "kernels/linear.h"
 #include "kernels/vector_ops.h"
 #include "tensor/dtype.h"
@@ -79,13 +80,17 @@ template <typename T>
 void attend(const float* q, const SegmentKv<T>& kv, std::int64_t kv_head, std::int64_t first,
             std::int64_t position, float scale, std::vector<float>& scores, float* ctx) {
   const std::int64_t count = position - first + 1;
+  thread_local std::vector<const T*> keys, values;
+  keys.resize(static_cast<std::size_t>(count));
+  values.resize(static_cast<std::size_t>(count));
+  for (std::int64_t p = first; p <= position; ++p) {
+    keys[static_cast<std::size_t>(p - first)] = kv.key(p, kv_head);
+    values[static_cast<std::size_t>(p - first)] = kv.value(p, kv_head);
+  }
   scores.resize(static_cast<std::size_t>(count));
-  for (std::int64_t p = first; p <= position; ++p)
-    scores[static_cast<std::size_t>(p - first)] = dot(q, kv.key(p, kv_head), kv.head_dim) * scale;
+  scaled_dots(q, keys.data(), count, kv.head_dim, scale, scores.data());
   softmax(scores.data(), count);
-  std::fill_n(ctx, kv.head_dim, 0.0f);
-  for (std::int64_t p = first; p <= position; ++p)
-    axpy(scores[static_cast<std::size_t>(p - first)], kv.value(p, kv_head), ctx, kv.head_dim);
+  weighted_sum(scores.data(), values.data(), count, kv.head_dim, ctx);
 }
 
 std::vector<std::uint16_t> to_bf16(const std::vector<float>& values) {
