@@ -10,50 +10,9 @@
 
 namespace llama4 {
 
-namespace {
-
-float widen(float value) {
-  return value;
-}
-float widen(std::uint16_t bf16) {
-  return bf16_to_f32(bf16);
-}
-
-// Partial sums a dot product keeps: independent chains the compiler turns into one vector, and a
-// summation order fixed by the source rather than by how it was vectorised.
-constexpr std::int64_t kDotLanes = 8;
-
-template <typename T>
-float dot_of(const float* a, const T* b, std::int64_t n) {
-  float partial[kDotLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kDotLanes <= n; i += kDotLanes)
-    for (std::int64_t lane = 0; lane < kDotLanes; ++lane)
-      partial[lane] += a[i + lane] * widen(b[i + lane]);
-  for (; i < n; ++i) partial[0] += a[i] * widen(b[i]);
-  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
-         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-}
-
-template <typename T>
-void axpy_of(float a, const T* x, float* y, std::int64_t n) {
-#pragma omp simd
-  for (std::int64_t i = 0; i < n; ++i) y[i] += a * widen(x[i]);
-}
-
-}  // namespace
-
-float dot(const float* a, const float* b, std::int64_t n) {
-  return dot_of(a, b, n);
-}
-float dot(const float* a, const std::uint16_t* b_bf16, std::int64_t n) {
-  return dot_of(a, b_bf16, n);
-}
 void axpy(float a, const float* x, float* y, std::int64_t n) {
-  axpy_of(a, x, y, n);
-}
-void axpy(float a, const std::uint16_t* x_bf16, float* y, std::int64_t n) {
-  axpy_of(a, x_bf16, y, n);
+#pragma omp simd
+  for (std::int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
 void rms_norm(const float* x, std::int64_t n, double eps, const Vector* weight, float* y) {

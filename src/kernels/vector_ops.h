@@ -1,5 +1,6 @@
-// Small element-wise and reduction kernels used between the matrix products: dot products, RMS
-// normalisation, SiLU gating, softmax. All compute in f32 (sums of squares in f64 for stability).
+// Small element-wise kernels used between the matrix products: additions, RMS normalisation,
+// SiLU gating, softmax (attention's own loops are in attention_ops.h). All compute in f32 (sums
+// of squares in f64 for stability).
 #pragma once
 
 #include <cstdint>
@@ -8,13 +9,8 @@
 
 namespace llama4 {
 
-// a · b, with b in f32 or bf16 (its raw 16 bits, as a bf16 KV cache stores it). Both run the same
-// fixed order of operations, so equal values give bit-equal results whatever their storage.
-float dot(const float* a, const float* b, std::int64_t n);
-float dot(const float* a, const std::uint16_t* b_bf16, std::int64_t n);
-// y += a · x, x in f32 or bf16.
+// y += a · x (the residual stream's additions).
 void axpy(float a, const float* x, float* y, std::int64_t n);
-void axpy(float a, const std::uint16_t* x_bf16, float* y, std::int64_t n);
 
 // y = x · rsqrt(mean(x²) + eps) · weight. `weight` may be null for the weightless (qk) norm.
 // x and y may alias.
