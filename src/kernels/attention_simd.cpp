@@ -9,7 +9,6 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
-#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
@@ -99,8 +98,11 @@ void WeightedSumOf(const float* weights, const T* const* values, std::int64_t co
   for (; c + lanes <= n; c += lanes) WeightedSumColumns<1>(weights, values, count, c, out);
   for (; c < n; ++c) {
     float sum = 0.0f;
+    // The target's own multiply-add on broadcast vectors, so that the tail rounds exactly as the
+    // vector columns do (fused on AVX2/AVX-512; a multiply and an add on the portable baseline).
     for (std::int64_t j = 0; j < count; ++j)
-      sum = std::fma(weights[j], ScalarAsF32(values[j] + c), sum);
+      sum = hn::GetLane(hn::MulAdd(hn::Set(df, weights[j]), hn::Set(df, ScalarAsF32(values[j] + c)),
+                                   hn::Set(df, sum)));
     out[c] = sum;
   }
 }
