@@ -119,6 +119,38 @@ void out_major_rows(const Matrix& w, std::int64_t row0, std::int64_t count, cons
 
 // ---- in-major ----------------------------------------------------------------------------------
 
+// The blocks of 32 columns of [c0, c0 + width) and the mask of each (the last may be partial).
+struct ColumnBlocks {
+  std::int64_t count;
+  __mmask32 last_mask;
+
+  explicit ColumnBlocks(std::int64_t width)
+      : count((width + kColumnBlock - 1) / kColumnBlock),
+        last_mask(static_cast<__mmask32>(
+            (std::uint64_t{1} << (width - (count - 1) * kColumnBlock)) - 1)) {}
+  __mmask32 mask(std::int64_t b) const { return b + 1 < count ? ~__mmask32{0} : last_mask; }
+};
+
+// The weights of inputs 2p (the row at `even`) and 2p + 1 (the next row, `stride` further; zero
+// when `has_odd` is false, past the last input) for one block of 32 columns, interleaved into
+// pairs: `lo` holds the sums' slots 0-15, `hi` slots 16-31 (in_major_slot). Both rows' lines
+// `ahead` bytes further on are asked for.
+LLAMA4_BF16 __attribute__((always_inline)) inline void load_pairs(const std::uint16_t* even,
+                                                                  std::int64_t stride, bool has_odd,
+                                                                  __mmask32 mask,
+                                                                  std::int64_t ahead, __m512i& lo,
+                                                                  __m512i& hi) {
+  prefetch_to_l2(even, ahead);
+  const __m512i we = _mm512_maskz_loadu_epi16(mask, even);
+  __m512i wo = _mm512_setzero_si512();
+  if (has_odd) {
+    prefetch_to_l2(even + stride, ahead);
+    wo = _mm512_maskz_loadu_epi16(mask, even + stride);
+  }
+  lo = _mm512_unpacklo_epi16(we, wo);
+  hi = _mm512_unpackhi_epi16(we, wo);
+}
+
 // sums[t · sums_stride + 32b + slot] += the pairs [pair_begin, pair_end) of kTokens tokens from
 // t0, for the column blocks b of [c0, c0 + width).
 template <int kTokens>
@@ -128,9 +160,7 @@ LLAMA4_BF16 void in_major_accumulate(const Matrix& w, const Activations& a, std:
                                      std::int64_t sums_stride) {
   const std::int64_t in = w.in_features, stride = w.row_stride;
   const std::uint16_t* base = static_cast<const std::uint16_t*>(w.data) + c0;
-  const std::int64_t blocks = (width + kColumnBlock - 1) / kColumnBlock;
-  const std::int64_t last_columns = width - (blocks - 1) * kColumnBlock;
-  const auto last_mask = static_cast<__mmask32>((std::uint64_t{1} << last_columns) - 1);
+  const ColumnBlocks blocks(width);
   const auto ahead = static_cast<std::int64_t>(2 * kPairUnroll * stride * sizeof(std::uint16_t));
   for (std::int64_t p0 = pair_begin; p0 < pair_end; p0 += kPairUnroll) {
     const int pairs = static_cast<int>(std::min(kPairUnroll, pair_end - p0));
@@ -141,33 +171,26 @@ LLAMA4_BF16 void in_major_accumulate(const Matrix& w, const Activations& a, std:
         std::memcpy(&pair, a.token(t0 + t) + 2 * (p0 + u), sizeof pair);
         xv[t][u] = _mm512_set1_epi32(static_cast<int>(pair));
       }
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      const __mmask32 mask = b + 1 < blocks ? ~__mmask32{0} : last_mask;
+    for (std::int64_t b = 0; b < blocks.count; ++b) {
+      float* block_sums = sums + b * kColumnBlock;
       __m512 lo[kTokens], hi[kTokens];
       for (int t = 0; t < kTokens; ++t) {
-        lo[t] = _mm512_loadu_ps(sums + t * sums_stride + b * kColumnBlock);
-        hi[t] = _mm512_loadu_ps(sums + t * sums_stride + b * kColumnBlock + kLanes);
+        lo[t] = _mm512_loadu_ps(block_sums + t * sums_stride);
+        hi[t] = _mm512_loadu_ps(block_sums + t * sums_stride + kLanes);
       }
       for (int u = 0; u < pairs; ++u) {
-        const std::int64_t even = 2 * (p0 + u), odd = even + 1;
-        const std::uint16_t* pe = base + even * stride + b * kColumnBlock;
-        prefetch_to_l2(pe, ahead);
-        const __m512i we = _mm512_maskz_loadu_epi16(mask, pe);
-        __m512i wo = _mm512_setzero_si512();
-        if (odd < in) {
-          prefetch_to_l2(pe + stride, ahead);
-          wo = _mm512_maskz_loadu_epi16(mask, pe + stride);
-        }
-        const __m512i pairs_lo = _mm512_unpacklo_epi16(we, wo);
-        const __m512i pairs_hi = _mm512_unpackhi_epi16(we, wo);
+        const std::int64_t even = 2 * (p0 + u);
+        __m512i pairs_lo, pairs_hi;
+        load_pairs(base + even * stride + b * kColumnBlock, stride, even + 1 < in, blocks.mask(b),
+                   ahead, pairs_lo, pairs_hi);
         for (int t = 0; t < kTokens; ++t) {
           lo[t] = dot_pairs(lo[t], pairs_lo, xv[t][u]);
           hi[t] = dot_pairs(hi[t], pairs_hi, xv[t][u]);
         }
       }
       for (int t = 0; t < kTokens; ++t) {
-        _mm512_storeu_ps(sums + t * sums_stride + b * kColumnBlock, lo[t]);
-        _mm512_storeu_ps(sums + t * sums_stride + b * kColumnBlock + kLanes, hi[t]);
+        _mm512_storeu_ps(block_sums + t * sums_stride, lo[t]);
+        _mm512_storeu_ps(block_sums + t * sums_stride + kLanes, hi[t]);
       }
     }
   }
@@ -180,24 +203,18 @@ LLAMA4_BF16 void pack_pairs(const Matrix& w, std::int64_t p0, std::int64_t count
                             std::int64_t width, std::uint16_t* panel) {
   const std::int64_t in = w.in_features, stride = w.row_stride;
   const std::uint16_t* base = static_cast<const std::uint16_t*>(w.data) + c0;
-  const std::int64_t blocks = (width + kColumnBlock - 1) / kColumnBlock;
-  const std::int64_t last_columns = width - (blocks - 1) * kColumnBlock;
-  const auto last_mask = static_cast<__mmask32>((std::uint64_t{1} << last_columns) - 1);
+  const ColumnBlocks blocks(width);
   const auto ahead =
       static_cast<std::int64_t>(2 * kPackAheadPairs * stride * sizeof(std::uint16_t));
   for (std::int64_t p = 0; p < count; ++p) {
-    const std::int64_t even = 2 * (p0 + p), odd = even + 1;
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      const __mmask32 mask = b + 1 < blocks ? ~__mmask32{0} : last_mask;
-      const std::uint16_t* pe = base + even * stride + b * kColumnBlock;
-      prefetch_to_l2(pe, ahead);
-      prefetch_to_l2(pe + stride, ahead);
-      const __m512i we = _mm512_maskz_loadu_epi16(mask, pe);
-      const __m512i wo =
-          odd < in ? _mm512_maskz_loadu_epi16(mask, pe + stride) : _mm512_setzero_si512();
+    const std::int64_t even = 2 * (p0 + p);
+    for (std::int64_t b = 0; b < blocks.count; ++b) {
+      __m512i lo, hi;
+      load_pairs(base + even * stride + b * kColumnBlock, stride, even + 1 < in, blocks.mask(b),
+                 ahead, lo, hi);
       std::uint16_t* dst = panel + (b * count + p) * 2 * kColumnBlock;
-      _mm512_storeu_si512(dst, _mm512_unpacklo_epi16(we, wo));
-      _mm512_storeu_si512(dst + kColumnBlock, _mm512_unpackhi_epi16(we, wo));
+      _mm512_storeu_si512(dst, lo);
+      _mm512_storeu_si512(dst + kColumnBlock, hi);
     }
   }
 }
