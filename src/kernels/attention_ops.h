@@ -1,34 +1,40 @@
-// The two loops of attention over one query's visible keys — the scores q · k and the weighted
-// sum of the values — as SIMD kernels (Highway, dispatched at run time like linear()).
+// Attention over the visible keys for a group of queries that read the same keys and values — the
+// query heads sharing one KV head (grouped-query attention), for one or a few consecutive query
+// rows — as a SIMD kernel (Highway, dispatched at run time like linear()).
 //
-// Why SIMD kernels rather than a dot product and an axpy per key in plain C++: those were compiled
-// for the x86-64 baseline (SSE2, no FMA) and called once per key, which made attention a third
-// of a 2048-token prompt's time although it is a few percent of its arithmetic. Keys and values are
-// passed as one pointer per position because they come from two places (the KV cache ring and the
-// batch's own rows).
+// Why a group: each query's scores and weighted sum read every visible key and value once; at long
+// contexts those no longer fit in L2, and reading them once per query made attention a fifth of a
+// 2048-token prompt. The group reads each key and value once for all its queries. (Before that,
+// per-key dot and axpy calls compiled for the x86-64 baseline made it a third.)
 //
-// Both loops run a fixed order of operations that depends only on the vector width of the CPU's
-// target, never on the batch, and keys or values stored as bf16 are widened exactly before the
-// same operations, so equal values give bit-equal results whatever their storage.
+// Each query's arithmetic is fixed and its own: scores[p] = scale · (q · k_p) with a fixed
+// summation order for the CPU's vector width, a softmax over its visible range, and
+// ctx = Σ_p w_p · v_p over p ascending with one multiply-add per element and key (fused on
+// AVX2/AVX-512). So a query gets bit-identical results whatever group it is in (prompt or
+// decode), and keys or values stored as bf16 give what f32 storage of the same values gives.
 #pragma once
 
 #include <cstdint>
 
 namespace llama4 {
 
-// scores[j] = scale · (q · keys[j]) for j < count; q and each key hold n elements (keys f32, or
-// bf16 as their raw 16 bits).
-void scaled_dots(const float* q, const float* const* keys, std::int64_t count, std::int64_t n,
-                 float scale, float* scores);
-void scaled_dots(const float* q, const std::uint16_t* const* keys, std::int64_t count,
-                 std::int64_t n, float scale, float* scores);
+// One query of a group: its vector, where its context goes (both head_dim floats), and its
+// visible keys: indices [first, last] of the group's key and value arrays.
+struct AttentionQuery {
+  const float* q;
+  float* ctx;
+  std::int64_t first;
+  std::int64_t last;
+};
 
-// out = Σ_j weights[j] · values[j] over j = 0, 1, …, count − 1 in that order (one fused
-// multiply-add per element and value; a multiply and an add on the portable baseline target,
-// which has no FMA); each value holds n elements (f32 or bf16).
-void weighted_sum(const float* weights, const float* const* values, std::int64_t count,
-                  std::int64_t n, float* out);
-void weighted_sum(const float* weights, const std::uint16_t* const* values, std::int64_t count,
-                  std::int64_t n, float* out);
+// ctx of each query = softmax(scale · q · k over its visible keys) · v. keys[p] and values[p]
+// point to head_dim elements each (f32, or bf16 as raw 16 bits); n_keys covers every query's
+// range.
+void attend_group(const AttentionQuery* queries, std::int64_t n_queries, const float* const* keys,
+                  const float* const* values, std::int64_t n_keys, std::int64_t head_dim,
+                  float scale);
+void attend_group(const AttentionQuery* queries, std::int64_t n_queries,
+                  const std::uint16_t* const* keys, const std::uint16_t* const* values,
+                  std::int64_t n_keys, std::int64_t head_dim, float scale);
 
 }  // namespace llama4

@@ -1,4 +1,4 @@
-// Per-target attention loops; see attention_ops.h. Compiled once per Highway target
+// Per-target grouped attention; see attention_ops.h. Compiled once per Highway target
 // (foreach_target.h re-includes this file); the HWY_ONCE section dispatches at run time.
 #ifndef HWY_DISABLED_TARGETS
 #define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4)
@@ -9,10 +9,13 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/attention_ops.h"
+#include "kernels/vector_ops.h"
 #include "tensor/dtype.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -22,10 +25,6 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
-
-// Output vectors of weighted_sum kept in registers while the values stream by (128 f32 of a
-// Llama 4 head are 8 AVX-512 vectors).
-constexpr int kSumVectors = 8;
 
 // Lanes(df) stored elements, widened exactly to f32.
 template <typename T>
@@ -47,81 +46,78 @@ HWY_INLINE float ScalarAsF32(const T* p) {
     return bf16_to_f32(*p);
 }
 
-// Two accumulators over alternate vectors of the key, added and reduced; a scalar tail.
+// q · k: two accumulators over alternate vectors, added and reduced; a scalar tail.
 template <typename T>
-void ScaledDotsOf(const float* q, const T* const* keys, std::int64_t count, std::int64_t n,
-                  float scale, float* scores) {
+HWY_INLINE float Dot(const float* q, const T* k, std::int64_t n) {
   const DF df;
   const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
-  for (std::int64_t j = 0; j < count; ++j) {
-    const T* k = keys[j];
-    VF even = hn::Zero(df), odd = hn::Zero(df);
-    std::int64_t i = 0;
-    for (; i + 2 * lanes <= n; i += 2 * lanes) {
-      even = hn::MulAdd(hn::LoadU(df, q + i), LoadAsF32(df, k + i), even);
-      odd = hn::MulAdd(hn::LoadU(df, q + i + lanes), LoadAsF32(df, k + i + lanes), odd);
-    }
-    if (i + lanes <= n) {
-      even = hn::MulAdd(hn::LoadU(df, q + i), LoadAsF32(df, k + i), even);
-      i += lanes;
-    }
-    float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(even, odd)));
-    for (; i < n; ++i) sum += q[i] * ScalarAsF32(k + i);
-    scores[j] = sum * scale;
+  VF even = hn::Zero(df), odd = hn::Zero(df);
+  std::int64_t i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    even = hn::MulAdd(hn::LoadU(df, q + i), LoadAsF32(df, k + i), even);
+    odd = hn::MulAdd(hn::LoadU(df, q + i + lanes), LoadAsF32(df, k + i + lanes), odd);
   }
+  if (i + lanes <= n) {
+    even = hn::MulAdd(hn::LoadU(df, q + i), LoadAsF32(df, k + i), even);
+    i += lanes;
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(even, odd)));
+  for (; i < n; ++i) sum += q[i] * ScalarAsF32(k + i);
+  return sum;
 }
 
-// out[c, c + kVectors·lanes) over every value, the sums in registers; then the scalar tail.
-template <int kVectors, typename T>
-HWY_INLINE void WeightedSumColumns(const float* weights, const T* const* values, std::int64_t count,
-                                   std::int64_t c, float* out) {
-  const DF df;
-  const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
-  VF acc[kVectors];
-  for (int v = 0; v < kVectors; ++v) acc[v] = hn::Zero(df);
-  for (std::int64_t j = 0; j < count; ++j) {
-    const VF w = hn::Set(df, weights[j]);
-    for (int v = 0; v < kVectors; ++v)
-      acc[v] = hn::MulAdd(w, LoadAsF32(df, values[j] + c + v * lanes), acc[v]);
-  }
-  for (int v = 0; v < kVectors; ++v) hn::StoreU(acc[v], df, out + c + v * lanes);
-}
-
+// ctx += w · v for one query and one value: a vector multiply-add per element, then the tail with
+// the target's own multiply-add on broadcast vectors, so that it rounds as the vector part does
+// (fused on AVX2/AVX-512; a multiply and an add on the portable baseline).
 template <typename T>
-void WeightedSumOf(const float* weights, const T* const* values, std::int64_t count, std::int64_t n,
-                   float* out) {
+HWY_INLINE void AddWeighted(float w, const T* v, std::int64_t n, float* ctx) {
   const DF df;
   const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
-  std::int64_t c = 0;
-  for (; c + kSumVectors * lanes <= n; c += kSumVectors * lanes)
-    WeightedSumColumns<kSumVectors>(weights, values, count, c, out);
-  for (; c + lanes <= n; c += lanes) WeightedSumColumns<1>(weights, values, count, c, out);
-  for (; c < n; ++c) {
-    float sum = 0.0f;
-    // The target's own multiply-add on broadcast vectors, so that the tail rounds exactly as the
-    // vector columns do (fused on AVX2/AVX-512; a multiply and an add on the portable baseline).
-    for (std::int64_t j = 0; j < count; ++j)
-      sum = hn::GetLane(hn::MulAdd(hn::Set(df, weights[j]), hn::Set(df, ScalarAsF32(values[j] + c)),
-                                   hn::Set(df, sum)));
-    out[c] = sum;
-  }
+  const VF wv = hn::Set(df, w);
+  std::int64_t i = 0;
+  for (; i + lanes <= n; i += lanes)
+    hn::StoreU(hn::MulAdd(wv, LoadAsF32(df, v + i), hn::LoadU(df, ctx + i)), df, ctx + i);
+  for (; i < n; ++i)
+    ctx[i] = hn::GetLane(hn::MulAdd(wv, hn::Set(df, ScalarAsF32(v + i)), hn::Set(df, ctx[i])));
 }
 
-void ScaledDotsF32(const float* q, const float* const* keys, std::int64_t count, std::int64_t n,
-                   float scale, float* scores) {
-  ScaledDotsOf(q, keys, count, n, scale, scores);
+// Keys and values in the outer loops, so each is read once for the whole group; each query's
+// scores and sums run in its own fixed order (see attention_ops.h).
+template <typename T>
+void AttendGroupOf(const AttentionQuery* queries, std::int64_t n_queries, const T* const* keys,
+                   const T* const* values, std::int64_t n_keys, std::int64_t head_dim,
+                   float scale) {
+  thread_local std::vector<float> scores;
+  scores.resize(static_cast<std::size_t>(n_queries * n_keys));
+  for (std::int64_t p = 0; p < n_keys; ++p)
+    for (std::int64_t i = 0; i < n_queries; ++i) {
+      const AttentionQuery& query = queries[i];
+      if (p >= query.first && p <= query.last)
+        scores[static_cast<std::size_t>(i * n_keys + p)] = Dot(query.q, keys[p], head_dim) * scale;
+    }
+  for (std::int64_t i = 0; i < n_queries; ++i) {
+    const AttentionQuery& query = queries[i];
+    softmax(scores.data() + i * n_keys + query.first, query.last - query.first + 1);
+    std::fill_n(query.ctx, head_dim, 0.0f);
+  }
+  for (std::int64_t p = 0; p < n_keys; ++p)
+    for (std::int64_t i = 0; i < n_queries; ++i) {
+      const AttentionQuery& query = queries[i];
+      if (p >= query.first && p <= query.last)
+        AddWeighted(scores[static_cast<std::size_t>(i * n_keys + p)], values[p], head_dim,
+                    query.ctx);
+    }
 }
-void ScaledDotsBf16(const float* q, const std::uint16_t* const* keys, std::int64_t count,
-                    std::int64_t n, float scale, float* scores) {
-  ScaledDotsOf(q, keys, count, n, scale, scores);
+
+void AttendGroupF32(const AttentionQuery* queries, std::int64_t n_queries, const float* const* keys,
+                    const float* const* values, std::int64_t n_keys, std::int64_t head_dim,
+                    float scale) {
+  AttendGroupOf(queries, n_queries, keys, values, n_keys, head_dim, scale);
 }
-void WeightedSumF32(const float* weights, const float* const* values, std::int64_t count,
-                    std::int64_t n, float* out) {
-  WeightedSumOf(weights, values, count, n, out);
-}
-void WeightedSumBf16(const float* weights, const std::uint16_t* const* values, std::int64_t count,
-                     std::int64_t n, float* out) {
-  WeightedSumOf(weights, values, count, n, out);
+void AttendGroupBf16(const AttentionQuery* queries, std::int64_t n_queries,
+                     const std::uint16_t* const* keys, const std::uint16_t* const* values,
+                     std::int64_t n_keys, std::int64_t head_dim, float scale) {
+  AttendGroupOf(queries, n_queries, keys, values, n_keys, head_dim, scale);
 }
 
 }  // namespace HWY_NAMESPACE
@@ -131,26 +127,18 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace llama4 {
 
-HWY_EXPORT(ScaledDotsF32);
-HWY_EXPORT(ScaledDotsBf16);
-HWY_EXPORT(WeightedSumF32);
-HWY_EXPORT(WeightedSumBf16);
+HWY_EXPORT(AttendGroupF32);
+HWY_EXPORT(AttendGroupBf16);
 
-void scaled_dots(const float* q, const float* const* keys, std::int64_t count, std::int64_t n,
-                 float scale, float* scores) {
-  HWY_DYNAMIC_DISPATCH(ScaledDotsF32)(q, keys, count, n, scale, scores);
+void attend_group(const AttentionQuery* queries, std::int64_t n_queries, const float* const* keys,
+                  const float* const* values, std::int64_t n_keys, std::int64_t head_dim,
+                  float scale) {
+  HWY_DYNAMIC_DISPATCH(AttendGroupF32)(queries, n_queries, keys, values, n_keys, head_dim, scale);
 }
-void scaled_dots(const float* q, const std::uint16_t* const* keys, std::int64_t count,
-                 std::int64_t n, float scale, float* scores) {
-  HWY_DYNAMIC_DISPATCH(ScaledDotsBf16)(q, keys, count, n, scale, scores);
-}
-void weighted_sum(const float* weights, const float* const* values, std::int64_t count,
-                  std::int64_t n, float* out) {
-  HWY_DYNAMIC_DISPATCH(WeightedSumF32)(weights, values, count, n, out);
-}
-void weighted_sum(const float* weights, const std::uint16_t* const* values, std::int64_t count,
-                  std::int64_t n, float* out) {
-  HWY_DYNAMIC_DISPATCH(WeightedSumBf16)(weights, values, count, n, out);
+void attend_group(const AttentionQuery* queries, std::int64_t n_queries,
+                  const std::uint16_t* const* keys, const std::uint16_t* const* values,
+                  std::int64_t n_keys, std::int64_t head_dim, float scale) {
+  HWY_DYNAMIC_DISPATCH(AttendGroupBf16)(queries, n_queries, keys, values, n_keys, head_dim, scale);
 }
 
 }  // namespace llama4

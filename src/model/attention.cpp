@@ -43,11 +43,16 @@ void apply_position_transforms(const ModelConfig& config, const LayerSpec& spec,
   }
 }
 
-// One work item of the attention loop: query row `row` (of a segment) and head `head`.
-struct QueryHead {
+// Query rows of a segment attended together (with every query head of one KV head): they share
+// most of their keys and values, which attend_group then reads once.
+constexpr std::int64_t kRowsPerGroup = 4;
+
+// One work item of the attention loop: rows [row, row + rows) of a segment, KV head `kv_head`.
+struct QueryGroup {
   const AttentionSegment* segment;
   std::int64_t row;
-  std::int64_t head;
+  std::int64_t rows;
+  std::int64_t kv_head;
 };
 
 // The keys and values one segment's queries see, as elements of its cache's type T: positions
@@ -74,23 +79,35 @@ struct SegmentKv {
   }
 };
 
-// Scaled dot-product attention of one query head over positions [first, position]: softmax of
-// q·k · scale in f32, then the weighted sum of the values into ctx.
+// Scaled dot-product attention of a group's queries, each over its own visible positions: every
+// query head of the KV head, for each of the group's rows (softmax of q·k · scale in f32, then
+// the weighted sum of the values into the context).
 template <typename T>
-void attend(const float* q, const SegmentKv<T>& kv, std::int64_t kv_head, std::int64_t first,
-            std::int64_t position, float scale, std::vector<float>& scores, float* ctx) {
-  const std::int64_t count = position - first + 1;
+void attend(const QueryGroup& group, const SegmentKv<T>& kv, const AttentionWindow& window,
+            std::int64_t heads_per_kv, const float* q, std::int64_t q_width, float scale,
+            float* context) {
+  const AttentionSegment& segment = *group.segment;
+  const std::int64_t position0 = segment.start + (group.row - segment.first_row);
+  const std::int64_t first = window.first_visible(position0);
+  const std::int64_t last = position0 + group.rows - 1;
   thread_local std::vector<const T*> keys, values;
-  keys.resize(static_cast<std::size_t>(count));
-  values.resize(static_cast<std::size_t>(count));
-  for (std::int64_t p = first; p <= position; ++p) {
-    keys[static_cast<std::size_t>(p - first)] = kv.key(p, kv_head);
-    values[static_cast<std::size_t>(p - first)] = kv.value(p, kv_head);
+  thread_local std::vector<AttentionQuery> queries;
+  keys.resize(static_cast<std::size_t>(last - first + 1));
+  values.resize(keys.size());
+  for (std::int64_t p = first; p <= last; ++p) {
+    keys[static_cast<std::size_t>(p - first)] = kv.key(p, group.kv_head);
+    values[static_cast<std::size_t>(p - first)] = kv.value(p, group.kv_head);
   }
-  scores.resize(static_cast<std::size_t>(count));
-  scaled_dots(q, keys.data(), count, kv.head_dim, scale, scores.data());
-  softmax(scores.data(), count);
-  weighted_sum(scores.data(), values.data(), count, kv.head_dim, ctx);
+  queries.clear();
+  for (std::int64_t r = 0; r < group.rows; ++r)
+    for (std::int64_t h = group.kv_head * heads_per_kv; h < (group.kv_head + 1) * heads_per_kv;
+         ++h) {
+      const std::int64_t offset = (group.row + r) * q_width + h * kv.head_dim;
+      queries.push_back({q + offset, context + offset, window.first_visible(position0 + r) - first,
+                         position0 + r - first});
+    }
+  attend_group(queries.data(), static_cast<std::int64_t>(queries.size()), keys.data(),
+               values.data(), static_cast<std::int64_t>(keys.size()), kv.head_dim, scale);
 }
 
 std::vector<std::uint16_t> to_bf16(const std::vector<float>& values) {
@@ -107,7 +124,7 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
   const std::int64_t head_dim = config.head_dim;
   const std::int64_t n_heads = config.num_attention_heads, n_kv = config.num_key_value_heads;
   const std::int64_t q_width = n_heads * head_dim, kv_width = n_kv * head_dim;
-  const std::int64_t group = config.kv_heads_per_group();
+  const std::int64_t group_size = config.kv_heads_per_group();
 
   std::vector<float> q(static_cast<std::size_t>(rows * q_width));
   std::vector<float> k(static_cast<std::size_t>(rows * kv_width));
@@ -116,8 +133,7 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
   linear(weights.k, x, rows, k.data());
   linear(weights.v, x, rows, v.data());
 
-  std::vector<QueryHead> work;
-  work.reserve(static_cast<std::size_t>(rows * n_heads));
+  std::vector<QueryGroup> work;
   for (const AttentionSegment& segment : segments) {
 #pragma omp parallel for schedule(static)
     for (std::int64_t t = 0; t < segment.n; ++t) {
@@ -125,9 +141,10 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
       apply_position_transforms(config, spec, rope, q.data() + row * q_width,
                                 k.data() + row * kv_width, segment.start + t);
     }
-    for (std::int64_t t = 0; t < segment.n; ++t)
-      for (std::int64_t h = 0; h < n_heads; ++h)
-        work.push_back({&segment, segment.first_row + t, h});
+    for (std::int64_t t = 0; t < segment.n; t += kRowsPerGroup)
+      for (std::int64_t h = 0; h < n_kv; ++h)
+        work.push_back(
+            {&segment, segment.first_row + t, std::min(kRowsPerGroup, segment.n - t), h});
   }
 
   // Attention over the visible window only. Keys before a segment's batch come from its cache,
@@ -140,26 +157,17 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   std::vector<float> context(static_cast<std::size_t>(rows * q_width));
   const auto n_work = static_cast<std::int64_t>(work.size());
-#pragma omp parallel
-  {
-    std::vector<float> scores;
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t w = 0; w < n_work; ++w) {
-      const QueryHead& item = work[static_cast<std::size_t>(w)];
-      const AttentionSegment& segment = *item.segment;
-      const std::int64_t position = segment.start + (item.row - segment.first_row);
-      const std::int64_t first = spec.window.first_visible(position);
-      const std::int64_t kv_head = item.head / group;
-      const float* qh = q.data() + item.row * q_width + item.head * head_dim;
-      float* ctx = context.data() + item.row * q_width + item.head * head_dim;
-      if (segment.cache->type() == KvType::kBf16)
-        attend(qh,
-               SegmentKv<std::uint16_t>{segment, k_bf16.data(), v_bf16.data(), kv_width, head_dim},
-               kv_head, first, position, scale, scores, ctx);
-      else
-        attend(qh, SegmentKv<float>{segment, k.data(), v.data(), kv_width, head_dim}, kv_head,
-               first, position, scale, scores, ctx);
-    }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t w = 0; w < n_work; ++w) {
+    const QueryGroup& group = work[static_cast<std::size_t>(w)];
+    const AttentionSegment& segment = *group.segment;
+    if (segment.cache->type() == KvType::kBf16)
+      attend(group,
+             SegmentKv<std::uint16_t>{segment, k_bf16.data(), v_bf16.data(), kv_width, head_dim},
+             spec.window, group_size, q.data(), q_width, scale, context.data());
+    else
+      attend(group, SegmentKv<float>{segment, k.data(), v.data(), kv_width, head_dim}, spec.window,
+             group_size, q.data(), q_width, scale, context.data());
   }
   for (const AttentionSegment& segment : segments)
     segment.cache->append(k.data() + segment.first_row * kv_width,

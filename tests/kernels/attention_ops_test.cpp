@@ -1,9 +1,10 @@
-// The attention loops (kernels/attention_ops.h) on every SIMD target this CPU runs: scores against
-// a double-precision dot product, the weighted sum bit for bit against one scalar (fused where
-// the target has FMA) multiply-add per element and value in order, and bf16 storage giving what f32
-// storage of the same values gives.
+// Grouped attention (kernels/attention_ops.h) on every SIMD target this CPU runs: each query's
+// context against a double-precision softmax-attention over its own visible keys, bit for bit
+// the same whether the query is attended alone or in a group with others of other ranges, and
+// with keys and values stored as bf16 equal to f32 storage of the same values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -28,19 +29,15 @@ struct Rows {
 Rows make_rows(std::int64_t count, std::int64_t n, std::mt19937& rng) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   Rows rows;
-  for (std::int64_t j = 0; j < count; ++j) {
-    std::vector<std::uint16_t> b(static_cast<std::size_t>(n));
-    std::vector<float> f(static_cast<std::size_t>(n));
+  rows.bf16.resize(static_cast<std::size_t>(count));
+  rows.f32.resize(static_cast<std::size_t>(count));
+  for (std::size_t j = 0; j < rows.f32.size(); ++j) {
     for (std::int64_t i = 0; i < n; ++i) {
-      b[static_cast<std::size_t>(i)] = f32_to_bf16(normal(rng));
-      f[static_cast<std::size_t>(i)] = bf16_to_f32(b[static_cast<std::size_t>(i)]);
+      rows.bf16[j].push_back(f32_to_bf16(normal(rng)));
+      rows.f32[j].push_back(bf16_to_f32(rows.bf16[j].back()));
     }
-    rows.bf16.push_back(std::move(b));
-    rows.f32.push_back(std::move(f));
-  }
-  for (std::int64_t j = 0; j < count; ++j) {
-    rows.bf16_pointers.push_back(rows.bf16[static_cast<std::size_t>(j)].data());
-    rows.f32_pointers.push_back(rows.f32[static_cast<std::size_t>(j)].data());
+    rows.bf16_pointers.push_back(rows.bf16[j].data());
+    rows.f32_pointers.push_back(rows.f32[j].data());
   }
   return rows;
 }
@@ -54,68 +51,108 @@ void for_each_target(Body body) {
   simd::force_target(0);
 }
 
-TEST(AttentionOpsTest, ScoresMatchADoublePrecisionDotProduct) {
-  std::mt19937 rng(31);
+// A group of queries over one set of keys and values, each with its own visible range.
+struct Group {
+  std::int64_t head_dim, n_keys;
+  Rows keys, values;
+  std::vector<std::vector<float>> q;
+  std::vector<std::pair<std::int64_t, std::int64_t>> ranges;  // [first, last]
+
+  // Contexts of queries `which` attended together, keys and values read from `bf16` storage.
+  std::vector<std::vector<float>> attend(const std::vector<std::size_t>& which, bool bf16) const {
+    std::vector<std::vector<float>> ctx(
+        which.size(), std::vector<float>(static_cast<std::size_t>(head_dim), NAN));
+    std::vector<AttentionQuery> queries;
+    for (std::size_t i = 0; i < which.size(); ++i)
+      queries.push_back(
+          {q[which[i]].data(), ctx[i].data(), ranges[which[i]].first, ranges[which[i]].second});
+    const auto n = static_cast<std::int64_t>(queries.size());
+    if (bf16)
+      attend_group(queries.data(), n, keys.bf16_pointers.data(), values.bf16_pointers.data(),
+                   n_keys, head_dim, kScale);
+    else
+      attend_group(queries.data(), n, keys.f32_pointers.data(), values.f32_pointers.data(), n_keys,
+                   head_dim, kScale);
+    return ctx;
+  }
+
+  static constexpr float kScale = 0.125f;
+};
+
+Group make_group(std::int64_t head_dim, std::int64_t n_keys, std::mt19937& rng) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
+  Group g{head_dim, n_keys, make_rows(n_keys, head_dim, rng), make_rows(n_keys, head_dim, rng),
+          {},       {}};
+  // Ranges like a chunked and a causal window: a key alone, a prefix, an interior run, all keys.
+  for (auto range : {std::pair<std::int64_t, std::int64_t>{0, 0},
+                     {0, n_keys / 2},
+                     {n_keys / 3, n_keys - 2},
+                     {0, n_keys - 1},
+                     {n_keys - 1, n_keys - 1}}) {
+    std::vector<float> q(static_cast<std::size_t>(head_dim));
+    for (float& v : q) v = normal(rng);
+    g.q.push_back(std::move(q));
+    g.ranges.push_back(
+        {std::min(range.first, n_keys - 1), std::max<std::int64_t>(range.second, 0)});
+  }
+  return g;
+}
+
+TEST(AttentionOpsTest, EachQueryMatchesADoublePrecisionSoftmaxAttention) {
+  std::mt19937 rng(31);
   for_each_target([&](const std::string& target) {
-    for (std::int64_t n : {5, 16, 64, 128, 131})
-      for (std::int64_t count : {1, 7, 37}) {
-        const Rows keys = make_rows(count, n, rng);
-        std::vector<float> q(static_cast<std::size_t>(n));
-        for (float& v : q) v = normal(rng);
-        const float scale = 0.125f;
-        std::vector<float> from_f32(static_cast<std::size_t>(count), NAN), from_bf16 = from_f32;
-        scaled_dots(q.data(), keys.f32_pointers.data(), count, n, scale, from_f32.data());
-        scaled_dots(q.data(), keys.bf16_pointers.data(), count, n, scale, from_bf16.data());
-        for (std::int64_t j = 0; j < count; ++j) {
-          double expected = 0.0, magnitude = 0.0;
-          for (std::int64_t i = 0; i < n; ++i) {
-            const double term = static_cast<double>(q[static_cast<std::size_t>(i)]) *
-                                keys.f32[static_cast<std::size_t>(j)][static_cast<std::size_t>(i)];
-            expected += term;
-            magnitude += std::abs(term);
+    for (std::int64_t head_dim : {5, 64, 128, 131})
+      for (std::int64_t n_keys : {1, 7, 37}) {
+        const Group g = make_group(head_dim, n_keys, rng);
+        const std::vector<std::size_t> all = {0, 1, 2, 3, 4};
+        const auto ctx = g.attend(all, false);
+        for (std::size_t i : all) {
+          const auto [first, last] = g.ranges[i];
+          std::vector<double> weights;
+          double max_score = -INFINITY;
+          for (std::int64_t p = first; p <= last; ++p) {
+            double score = 0.0;
+            for (std::int64_t d = 0; d < head_dim; ++d)
+              score += static_cast<double>(g.q[i][static_cast<std::size_t>(d)]) *
+                       g.keys.f32[static_cast<std::size_t>(p)][static_cast<std::size_t>(d)];
+            weights.push_back(score * Group::kScale);
+            max_score = std::max(max_score, weights.back());
           }
-          const auto k = static_cast<std::size_t>(j);
-          EXPECT_NEAR(from_f32[k], scale * expected, 1e-6 * scale * magnitude)
-              << target << " n " << n << " key " << j;
-          EXPECT_EQ(from_bf16[k], from_f32[k]) << target << " n " << n << " key " << j;
+          double total = 0.0;
+          for (double& w : weights) total += (w = std::exp(w - max_score));
+          for (std::int64_t d = 0; d < head_dim; ++d) {
+            double expected = 0.0, magnitude = 0.0;
+            for (std::int64_t p = first; p <= last; ++p) {
+              const double term =
+                  weights[static_cast<std::size_t>(p - first)] / total *
+                  g.values.f32[static_cast<std::size_t>(p)][static_cast<std::size_t>(d)];
+              expected += term;
+              magnitude += std::abs(term);
+            }
+            EXPECT_NEAR(ctx[i][static_cast<std::size_t>(d)], expected, 1e-5 * magnitude + 1e-6)
+                << target << " head_dim " << head_dim << " keys " << n_keys << " query " << i
+                << " element " << d;
+          }
         }
       }
   });
 }
 
-TEST(AttentionOpsTest, WeightedSumIsOneFusedMultiplyAddPerValueInOrder) {
+TEST(AttentionOpsTest, AQueryGetsTheSameBitsAloneOrInAnyGroupFromEitherStorage) {
   std::mt19937 rng(32);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
   for_each_target([&](const std::string& target) {
-    for (std::int64_t n : {5, 16, 128, 131, 300})
-      for (std::int64_t count : {1, 7, 37}) {
-        const Rows values = make_rows(count, n, rng);
-        std::vector<float> weights(static_cast<std::size_t>(count));
-        for (float& w : weights) w = std::abs(normal(rng));
-        std::vector<float> from_f32(static_cast<std::size_t>(n), NAN), from_bf16 = from_f32;
-        weighted_sum(weights.data(), values.f32_pointers.data(), count, n, from_f32.data());
-        weighted_sum(weights.data(), values.bf16_pointers.data(), count, n, from_bf16.data());
-        // Highway's portable baseline (SCALAR with GCC, EMU128 with clang) has no fused
-        // multiply-add: it multiplies, rounds, then adds.
-        const bool fused = target != "SCALAR" && target != "EMU128";
-        for (std::int64_t i = 0; i < n; ++i) {
-          float expected = 0.0f;
-          for (std::int64_t j = 0; j < count; ++j) {
-            const float w = weights[static_cast<std::size_t>(j)];
-            const float v = values.f32[static_cast<std::size_t>(j)][static_cast<std::size_t>(i)];
-            if (fused) {
-              expected = std::fma(w, v, expected);
-            } else {
-              const volatile float product = w * v;  // rounded before the addition
-              expected = product + expected;
-            }
-          }
-          const auto k = static_cast<std::size_t>(i);
-          EXPECT_EQ(from_f32[k], expected) << target << " n " << n << " element " << i;
-          EXPECT_EQ(from_bf16[k], expected) << target << " n " << n << " element " << i;
-        }
+    for (std::int64_t head_dim : {5, 128, 131}) {
+      const Group g = make_group(head_dim, 29, rng);
+      const auto together = g.attend({0, 1, 2, 3, 4}, false);
+      const auto reordered = g.attend({3, 1, 4}, true);
+      for (std::size_t i = 0; i < 5; ++i) {
+        EXPECT_EQ(g.attend({i}, false)[0], together[i]) << target << " query " << i;
+        EXPECT_EQ(g.attend({i}, true)[0], together[i]) << target << " query " << i << ", bf16";
       }
+      EXPECT_EQ(reordered[0], together[3]) << target;
+      EXPECT_EQ(reordered[1], together[1]) << target;
+      EXPECT_EQ(reordered[2], together[4]) << target;
+    }
   });
 }
 
