@@ -66,22 +66,49 @@ HWY_INLINE float Dot(const float* q, const T* k, std::int64_t n) {
   return sum;
 }
 
-// ctx += w · v for one query and one value: a vector multiply-add per element, then the tail with
-// the target's own multiply-add on broadcast vectors, so that it rounds as the vector part does
-// (fused on AVX2/AVX-512; a multiply and an add on the portable baseline).
-template <typename T>
-HWY_INLINE void AddWeighted(float w, const T* v, std::int64_t n, float* ctx) {
+// Context vectors a weighted-sum pass keeps in registers (128 f32 of a Llama 4 head are 8
+// AVX-512 vectors), and keys per block: a block's keys and values (64 · 512 bytes each for that
+// head) stay in L1 while every query of the group passes over them.
+constexpr int kSumVectors = 8;
+constexpr std::int64_t kKeyBlock = 64;
+
+// ctx[c, c + kVectors·lanes) += Σ_j weights[j] · values[j] over j < count in order, the sums in
+// registers between one load and one store of ctx.
+template <int kVectors, typename T>
+HWY_INLINE void AddWeightedColumns(const float* weights, const T* const* values, std::int64_t count,
+                                   std::int64_t c, float* ctx) {
   const DF df;
   const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
-  const VF wv = hn::Set(df, w);
-  std::int64_t i = 0;
-  for (; i + lanes <= n; i += lanes)
-    hn::StoreU(hn::MulAdd(wv, LoadAsF32(df, v + i), hn::LoadU(df, ctx + i)), df, ctx + i);
-  for (; i < n; ++i)
-    ctx[i] = hn::GetLane(hn::MulAdd(wv, hn::Set(df, ScalarAsF32(v + i)), hn::Set(df, ctx[i])));
+  VF acc[kVectors];
+  for (int v = 0; v < kVectors; ++v) acc[v] = hn::LoadU(df, ctx + c + v * lanes);
+  for (std::int64_t j = 0; j < count; ++j) {
+    const VF w = hn::Set(df, weights[j]);
+    for (int v = 0; v < kVectors; ++v)
+      acc[v] = hn::MulAdd(w, LoadAsF32(df, values[j] + c + v * lanes), acc[v]);
+  }
+  for (int v = 0; v < kVectors; ++v) hn::StoreU(acc[v], df, ctx + c + v * lanes);
 }
 
-// Keys and values in the outer loops, so each is read once for the whole group; each query's
+// ctx += Σ_j weights[j] · values[j] (j < count, in order): one multiply-add per element and
+// value; the elements past the last whole vector use the target's own multiply-add on broadcast
+// vectors, so they round as the vector part does (fused on AVX2/AVX-512; a multiply and an add
+// on the portable baseline).
+template <typename T>
+HWY_INLINE void AddWeighted(const float* weights, const T* const* values, std::int64_t count,
+                            std::int64_t n, float* ctx) {
+  const DF df;
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
+  std::int64_t c = 0;
+  for (; c + kSumVectors * lanes <= n; c += kSumVectors * lanes)
+    AddWeightedColumns<kSumVectors>(weights, values, count, c, ctx);
+  for (; c + lanes <= n; c += lanes) AddWeightedColumns<1>(weights, values, count, c, ctx);
+  for (; c < n; ++c)
+    for (std::int64_t j = 0; j < count; ++j)
+      ctx[c] = hn::GetLane(hn::MulAdd(
+          hn::Set(df, weights[j]), hn::Set(df, ScalarAsF32(values[j] + c)), hn::Set(df, ctx[c])));
+}
+
+// Keys and values in blocks of kKeyBlock, each block read once for the whole group; each query's
 // scores and sums run in its own fixed order (see attention_ops.h).
 template <typename T>
 void AttendGroupOf(const AttentionQuery* queries, std::int64_t n_queries, const T* const* keys,
@@ -89,23 +116,29 @@ void AttendGroupOf(const AttentionQuery* queries, std::int64_t n_queries, const 
                    float scale) {
   thread_local std::vector<float> scores;
   scores.resize(static_cast<std::size_t>(n_queries * n_keys));
-  for (std::int64_t p = 0; p < n_keys; ++p)
+  // The visible part [begin, end) of block [p0, p0 + kKeyBlock) for query i (empty: begin ≥ end).
+  const auto visible = [&](std::int64_t i, std::int64_t p0) {
+    const AttentionQuery& query = queries[i];
+    return std::pair{std::max(p0, query.first), std::min(p0 + kKeyBlock, query.last + 1)};
+  };
+  for (std::int64_t p0 = 0; p0 < n_keys; p0 += kKeyBlock)
     for (std::int64_t i = 0; i < n_queries; ++i) {
-      const AttentionQuery& query = queries[i];
-      if (p >= query.first && p <= query.last)
-        scores[static_cast<std::size_t>(i * n_keys + p)] = Dot(query.q, keys[p], head_dim) * scale;
+      const auto [begin, end] = visible(i, p0);
+      for (std::int64_t p = begin; p < end; ++p)
+        scores[static_cast<std::size_t>(i * n_keys + p)] =
+            Dot(queries[i].q, keys[p], head_dim) * scale;
     }
   for (std::int64_t i = 0; i < n_queries; ++i) {
     const AttentionQuery& query = queries[i];
     softmax(scores.data() + i * n_keys + query.first, query.last - query.first + 1);
     std::fill_n(query.ctx, head_dim, 0.0f);
   }
-  for (std::int64_t p = 0; p < n_keys; ++p)
+  for (std::int64_t p0 = 0; p0 < n_keys; p0 += kKeyBlock)
     for (std::int64_t i = 0; i < n_queries; ++i) {
-      const AttentionQuery& query = queries[i];
-      if (p >= query.first && p <= query.last)
-        AddWeighted(scores[static_cast<std::size_t>(i * n_keys + p)], values[p], head_dim,
-                    query.ctx);
+      const auto [begin, end] = visible(i, p0);
+      if (begin < end)
+        AddWeighted(scores.data() + i * n_keys + begin, values + begin, end - begin, head_dim,
+                    queries[i].ctx);
     }
 }
 
