@@ -102,10 +102,16 @@ LLAMA4_BF16 void out_major_tile(const Matrix& w, std::int64_t row0, const Activa
     for (int t = 0; t < kTokens; ++t) y[(t0 + t) * w.out_features + row0 + r] = reduce(acc[r][t]);
 }
 
+// Tokens per out-major tile in prompts: 4 rows × 6 tokens load 10 vectors per 24 dot products,
+// like 6 × 4, but ran 2-3% faster end to end (pp512, three alternated pairs of runs). Decoding
+// batches (up to kTileTokens tokens) take their own tiles; a (row, token)'s arithmetic is the
+// same in any tile.
+constexpr int kPromptTileTokens = 6;
+
 // Rows per tile for kTokens tokens: rows · tokens sums, the tokens' activations and a weight
 // vector within 32 registers; kRowsPerBlock (48) is a multiple of each.
 constexpr int RowsFor(int tokens) {
-  return tokens == 1 ? 16 : (tokens <= 3 ? 8 : 6);
+  return tokens == 1 ? 16 : (tokens <= 3 ? 8 : (tokens == 4 ? 6 : 4));
 }
 
 template <int kTokens>
@@ -313,8 +319,9 @@ bool cpu_runs_avx512_kernel() {
 
 void avx512_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                       std::int64_t t0, std::int64_t n_tokens, float* y) {
-  for (std::int64_t t = t0; t < t0 + n_tokens; t += kTileTokens)
-    with_tile_tokens<kTileTokens>(t0 + n_tokens - t, [&](auto k) {
+  const std::int64_t tile = n_tokens > kTileTokens ? kPromptTileTokens : kTileTokens;
+  for (std::int64_t t = t0; t < t0 + n_tokens; t += tile)
+    with_tile_tokens<kPromptTileTokens>(std::min(tile, t0 + n_tokens - t), [&](auto k) {
       out_major_rows<decltype(k)::value>(w, row0, count, a, t, y);
     });
 }
