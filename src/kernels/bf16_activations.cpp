@@ -6,9 +6,9 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 
 #include "kernels/bf16_kernels.h"
+#include "kernels/forced_kernel.h"
 
 namespace llama4 {
 namespace {
@@ -27,13 +27,8 @@ Activations round_activations(const float* x, std::int64_t n_tokens, std::int64_
   return a;
 }
 
-// -1: the fastest kernel this CPU runs; otherwise the Bf16Kernel a test or benchmark forced.
-std::atomic<int> forced_kernel{-1};
-
-Bf16Kernel fastest_kernel() {
-  static const Bf16Kernel fastest = bf16_kernels_available().front();
-  return fastest;
-}
+// The kernel a test or benchmark forced, if any.
+ForcedKernel<Bf16Kernel> forced_kernel;
 
 void out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                std::int64_t t0, std::int64_t n_tokens, float* y) {
@@ -105,12 +100,12 @@ std::vector<Bf16Kernel> bf16_kernels_available() {
 }
 
 Bf16Kernel bf16_kernel_in_use() {
-  const int forced = forced_kernel.load(std::memory_order_relaxed);
-  return forced < 0 ? fastest_kernel() : static_cast<Bf16Kernel>(forced);
+  static const Bf16Kernel fastest = bf16_kernels_available().front();
+  return forced_kernel.or_else(fastest);
 }
 
 void bf16_kernel_force(std::optional<Bf16Kernel> kernel) {
-  forced_kernel.store(kernel ? static_cast<int>(*kernel) : -1);
+  forced_kernel.set(kernel);
 }
 
 void linear_bf16_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {

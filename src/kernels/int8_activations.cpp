@@ -6,11 +6,11 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "kernels/forced_kernel.h"
 #include "kernels/int8_kernels.h"
 #include "kernels/linear.h"
 
@@ -103,13 +103,8 @@ using int8::chunk_inputs;
 using int8::kRowsPerBlock;
 using int8::kTileTokens;
 
-// -1: the fastest kernel this CPU runs; otherwise the Int8Kernel a test or benchmark forced.
-std::atomic<int> forced_kernel{-1};
-
-Int8Kernel fastest_kernel() {
-  static const Int8Kernel fastest = int8_kernels_available().front();
-  return fastest;
-}
+// The kernel a test or benchmark forced, if any.
+ForcedKernel<Int8Kernel> forced_kernel;
 
 // Rows [row_begin, row_end) for every token, kRowsPerBlock rows at a time (their weights in L2
 // while every token tile passes).
@@ -165,12 +160,12 @@ std::vector<Int8Kernel> int8_kernels_available() {
 }
 
 Int8Kernel int8_kernel_in_use() {
-  const int forced = forced_kernel.load(std::memory_order_relaxed);
-  return forced < 0 ? fastest_kernel() : static_cast<Int8Kernel>(forced);
+  static const Int8Kernel fastest = int8_kernels_available().front();
+  return forced_kernel.or_else(fastest);
 }
 
 void int8_kernel_force(std::optional<Int8Kernel> kernel) {
-  forced_kernel.store(kernel ? static_cast<int>(*kernel) : -1);
+  forced_kernel.set(kernel);
 }
 
 void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
