@@ -1,7 +1,8 @@
 // Kernel micro-benchmarks on Scout shapes (hidden 5120, expert width 8192): linear() on one token
 // (decode: bytes/s of weights streamed) and on 64 tokens (prefill: FLOP/s), for every stored
-// format, and for 4/8-bit weights with f32 or int8 activations. Weights are random; sizes exceed
-// the last-level cache, as real layers do.
+// format, and for 4/8-bit weights with f32 or int8 activations; bf16 in-major (HF's fused experts)
+// also on the 32 tokens a routed expert sees of a 512-token prompt. Weights are random; sizes
+// exceed the last-level cache, as real layers do.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@ namespace {
 constexpr std::int64_t kHidden = 5120;
 constexpr std::int64_t kExpertWidth = 8192;
 constexpr std::int64_t kPrefillTokens = 64;
+constexpr std::int64_t kPromptTokens = 512, kExperts = 16;
 constexpr int kGroupSize = 64;
 
 // A [kExpertWidth, kHidden] matrix (an expert's gate projection) in the requested format.
@@ -118,6 +120,10 @@ BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major_bf16_activations, DType::BF
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major_bf16_activations, DType::BF16, 0, kIn,
                   kPrefillTokens, true)
+    ->UseRealTime();
+// A routed expert's share of a 512-token prompt (16 experts, one each per token).
+BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major_bf16_activations_expert_batch, DType::BF16, 0,
+                  kIn, kPromptTokens / kExperts, true)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_q4, DType::U32, 4, kOut, kPrefillTokens)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations, DType::U32, 4, kOut, kPrefillTokens,
