@@ -7,12 +7,13 @@
 //     32 columns are interleaved 16 bits at a time into pairs (two shuffles per 64 weights), and
 //     each token's pair of activations is broadcast. Decoding interleaves as it streams the rows,
 //     its running sums in memory per block of 32 columns in the shuffled order (in_major_slot),
-//     loaded and stored once per kPairUnroll pairs. Prompts interleave a block of rows once into
-//     a panel (pack_pairs) that stays in L2 while every token tile of the group passes over it,
-//     two column blocks × 6 tokens at a time with the sums in registers (panel_tile), and ask
-//     for the next block's rows meanwhile.
+//     loaded and stored once per kPairUnroll pairs. Prompts take strips of 64 columns ×
+//     kStripPairs pairs of rows: every token tile passes over a strip, 6 tokens at a time with
+//     the sums in registers, interleaving the pairs in registers as it reads them (strip_tile);
+//     the first tile asks for the strip kAheadStrips further on.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/bf16_kernels.h"
@@ -33,12 +34,15 @@ namespace {
 
 // Pairs of input rows per load and store of the in-major running sums.
 constexpr std::int64_t kPairUnroll = 4;
-// Pairs of rows ahead that pack_pairs asks for (its reads walk down the rows).
-constexpr std::int64_t kPackAheadPairs = 2;
-// Bytes of in-major weight rows a prompt's row block holds: its panel stays in L2 (1 MiB on the
-// machines we target) while every token tile of the group passes, beside the next block's rows
-// arriving.
-constexpr std::int64_t kL2WeightBytes = 512 * 1024;
+// Pairs of input rows per strip of a prompt's in-major product. Interleaving in registers, with
+// no copy of the weights written out, took pp512 of a 2-layer Scout from 210-220 to 237-242
+// tokens/s (a block of rows interleaved into a 512 KiB panel first, then read back by every tile:
+// writing and rereading it ran at ~19 GB/s per core from L2, as long as the arithmetic it fed).
+// End to end 64 pairs gave 229-237, 96 230-240, 128 233-242 and 256 221-223 tokens/s.
+constexpr std::int64_t kStripPairs = 128;
+// Strips ahead that a strip's first token tile asks for, the strip's own rows further on (it
+// also prefetches past the item's last columns: a prefetch never faults).
+constexpr std::int64_t kAheadStrips = 2;
 
 #if !defined(__clang__)
 #pragma GCC diagnostic push
@@ -139,18 +143,19 @@ struct ColumnBlocks {
 
 // The weights of inputs 2p (the row at `even`) and 2p + 1 (the next row, `stride` further; zero
 // when `has_odd` is false, past the last input) for one block of 32 columns, interleaved into
-// pairs: `lo` holds the sums' slots 0-15, `hi` slots 16-31 (in_major_slot). Both rows' lines
-// `ahead` bytes further on are asked for.
+// pairs: `lo` holds the sums' slots 0-15, `hi` slots 16-31 (in_major_slot). With kPrefetch, both
+// rows' lines `ahead` bytes further on are asked for.
+template <bool kPrefetch = true>
 LLAMA4_BF16 __attribute__((always_inline)) inline void load_pairs(const std::uint16_t* even,
                                                                   std::int64_t stride, bool has_odd,
                                                                   __mmask32 mask,
                                                                   std::int64_t ahead, __m512i& lo,
                                                                   __m512i& hi) {
-  prefetch_to_l2(even, ahead);
+  if constexpr (kPrefetch) prefetch_to_l2(even, ahead);
   const __m512i we = _mm512_maskz_loadu_epi16(mask, even);
   __m512i wo = _mm512_setzero_si512();
   if (has_odd) {
-    prefetch_to_l2(even + stride, ahead);
+    if constexpr (kPrefetch) prefetch_to_l2(even + stride, ahead);
     wo = _mm512_maskz_loadu_epi16(mask, even + stride);
   }
   lo = _mm512_unpacklo_epi16(we, wo);
@@ -202,37 +207,16 @@ LLAMA4_BF16 void in_major_accumulate(const Matrix& w, const Activations& a, std:
   }
 }
 
-// Interleaves pairs [p0, p0 + count) of the in-major columns [c0, c0 + width) into `panel`:
-// per block b of 32 columns, per pair, the 64 weights as in_major_accumulate shuffles them (the
-// vector for slots 0-15, then the one for 16-31), so a prompt's token tiles read them in order.
-LLAMA4_BF16 void pack_pairs(const Matrix& w, std::int64_t p0, std::int64_t count, std::int64_t c0,
-                            std::int64_t width, std::uint16_t* panel) {
-  const std::int64_t in = w.in_features, stride = w.row_stride;
-  const std::uint16_t* base = static_cast<const std::uint16_t*>(w.data) + c0;
-  const ColumnBlocks blocks(width);
-  const auto ahead =
-      static_cast<std::int64_t>(2 * kPackAheadPairs * stride * sizeof(std::uint16_t));
-  for (std::int64_t p = 0; p < count; ++p) {
-    const std::int64_t even = 2 * (p0 + p);
-    for (std::int64_t b = 0; b < blocks.count; ++b) {
-      __m512i lo, hi;
-      load_pairs(base + even * stride + b * kColumnBlock, stride, even + 1 < in, blocks.mask(b),
-                 ahead, lo, hi);
-      std::uint16_t* dst = panel + (b * count + p) * 2 * kColumnBlock;
-      _mm512_storeu_si512(dst, lo);
-      _mm512_storeu_si512(dst + kColumnBlock, hi);
-    }
-  }
-}
-
-// sums[t · sums_stride + 32j + ·] (kBlocks blocks of 32 columns from `panel`'s, shuffled order) +=
-// the `count` packed pairs from pair p0, for kTokens tokens from t0. The sums stay in registers
-// throughout; each token's pair of activations is broadcast from memory. Two blocks × 6 tokens
-// load 2 · 2 weight vectors and 6 broadcasts per 24 dot products.
-template <int kBlocks, int kTokens>
-LLAMA4_BF16 void panel_tile(const std::uint16_t* panel, std::int64_t count, const Activations& a,
-                            std::int64_t t0, std::int64_t p0, float* sums,
-                            std::int64_t sums_stride) {
+// sums[t · sums_stride + 32j + ·] (kBlocks blocks of 32 columns, shuffled order) += the `count`
+// pairs of rows from pair p0 (`rows`: row 2·p0 at the first block's column), for kTokens tokens
+// from t0. The sums stay in registers throughout; each pair's weights are interleaved as they are
+// loaded and each token's pair of activations is broadcast. Two blocks × 6 tokens load 4 weight
+// vectors and 6 broadcasts per 24 dot products.
+template <int kBlocks, int kTokens, bool kPrefetch>
+LLAMA4_BF16 void strip_tile(const std::uint16_t* rows, std::int64_t stride, std::int64_t in,
+                            std::int64_t count, const ColumnBlocks& blocks, std::int64_t b0,
+                            std::int64_t ahead, const Activations& a, std::int64_t t0,
+                            std::int64_t p0, float* sums, std::int64_t sums_stride) {
   constexpr int kVectors = 2 * kBlocks;  // a block's pairs fill two vectors of sums
   __m512 acc[kTokens][kVectors];
   const std::uint32_t* x[kTokens];
@@ -242,13 +226,14 @@ LLAMA4_BF16 void panel_tile(const std::uint16_t* panel, std::int64_t count, cons
       acc[t][v] = _mm512_loadu_ps(sums + t * sums_stride + v * kLanes);
     x[t] = reinterpret_cast<const std::uint32_t*>(a.token(t0 + t)) + p0;
   }
-  const std::int64_t block_stride = count * 2 * kColumnBlock;
   for (std::int64_t p = 0; p < count; ++p) {
+    const std::uint16_t* even = rows + 2 * p * stride;
+    const bool has_odd = 2 * (p0 + p) + 1 < in;
     __m512i weights[kVectors];
-#pragma GCC unroll 4
-    for (int v = 0; v < kVectors; ++v)
-      weights[v] = _mm512_loadu_si512(panel + (v / 2) * block_stride + p * 2 * kColumnBlock +
-                                      (v % 2) * kColumnBlock);
+#pragma GCC unroll 2
+    for (int b = 0; b < kBlocks; ++b)
+      load_pairs<kPrefetch>(even + b * kColumnBlock, stride, has_odd, blocks.mask(b0 + b), ahead,
+                            weights[2 * b], weights[2 * b + 1]);
 #pragma GCC unroll 16
     for (int t = 0; t < kTokens; ++t) {
       const __m512i xv = _mm512_set1_epi32(static_cast<int>(x[t][p]));
@@ -266,9 +251,9 @@ LLAMA4_BF16 void panel_tile(const std::uint16_t* panel, std::int64_t count, cons
 #pragma GCC diagnostic pop
 #endif
 
-// Tokens per tile of panel_tile over two column blocks: 4 · 6 sums and four weight vectors in
+// Tokens per tile of strip_tile over two column blocks: 4 · 6 sums and four weight vectors in
 // registers.
-constexpr int kPanelTokens = 6;
+constexpr int kStripTokens = 6;
 
 // Calls body(std::integral_constant<int, n>{}) for n = min(tokens, kMax), so each tile size is
 // its own instantiation.
@@ -280,30 +265,40 @@ void with_tile_tokens(std::int64_t tokens, Body&& body) {
   body(std::integral_constant<int, kMax>{});
 }
 
-// A prompt's in-major product: rows in blocks whose interleaved pairs (kL2WeightBytes) stay in
-// cache while every token tile passes over them.
-void in_major_panels(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
+// A prompt's in-major product, strip by strip: kStripPairs pairs of rows × two column blocks,
+// over which every token tile passes while the strip is in cache.
+void in_major_strips(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
                      std::int64_t t0, std::int64_t n_tokens, float* sums,
                      std::int64_t sums_stride) {
-  const std::int64_t pairs = (w.in_features + 1) / 2;
-  const std::int64_t block_pairs = std::max<std::int64_t>(
-      1, kL2WeightBytes / (2 * sums_stride * static_cast<std::int64_t>(sizeof(std::uint16_t))));
-  thread_local std::vector<std::uint16_t> panel;
-  panel.resize(static_cast<std::size_t>(block_pairs * 2 * sums_stride));
-  const std::int64_t blocks = sums_stride / kColumnBlock;
-  for (std::int64_t p0 = 0; p0 < pairs; p0 += block_pairs) {
-    const std::int64_t count = std::min(block_pairs, pairs - p0);
-    pack_pairs(w, p0, count, c0, width, panel.data());
-    for (std::int64_t b = 0; b < blocks; b += 2) {
-      const std::uint16_t* block_panel = panel.data() + b * count * 2 * kColumnBlock;
-      for (std::int64_t t = 0; t < n_tokens; t += kPanelTokens)
-        with_tile_tokens<kPanelTokens>(n_tokens - t, [&](auto k) {
+  const std::int64_t in = w.in_features, stride = w.row_stride;
+  const std::int64_t pairs = (in + 1) / 2;
+  const ColumnBlocks blocks(width);
+  const auto ahead =
+      static_cast<std::int64_t>(kAheadStrips * 2 * kColumnBlock * sizeof(std::uint16_t));
+  const std::uint16_t* columns = static_cast<const std::uint16_t*>(w.data) + c0;
+  for (std::int64_t p0 = 0; p0 < pairs; p0 += kStripPairs) {
+    const std::int64_t count = std::min(kStripPairs, pairs - p0);
+    for (std::int64_t b = 0; b < blocks.count; b += 2) {
+      const std::uint16_t* rows = columns + 2 * p0 * stride + b * kColumnBlock;
+      const bool two_blocks = b + 1 < blocks.count;
+      for (std::int64_t t = 0; t < n_tokens; t += kStripTokens)
+        with_tile_tokens<kStripTokens>(n_tokens - t, [&](auto k) {
           constexpr int kTokens = decltype(k)::value;
           float* tile_sums = sums + t * sums_stride + b * kColumnBlock;
-          if (b + 1 < blocks)
-            panel_tile<2, kTokens>(block_panel, count, a, t0 + t, p0, tile_sums, sums_stride);
+          const auto tile = [&](auto blocks_in_tile, auto first) {
+            strip_tile<decltype(blocks_in_tile)::value, kTokens, decltype(first)::value>(
+                rows, stride, in, count, blocks, b, ahead, a, t0 + t, p0, tile_sums, sums_stride);
+          };
+          using One = std::integral_constant<int, 1>;
+          using Two = std::integral_constant<int, 2>;
+          if (t == 0 && two_blocks)
+            tile(Two{}, std::true_type{});
+          else if (t == 0)
+            tile(One{}, std::true_type{});
+          else if (two_blocks)
+            tile(Two{}, std::false_type{});
           else
-            panel_tile<1, kTokens>(block_panel, count, a, t0 + t, p0, tile_sums, sums_stride);
+            tile(One{}, std::false_type{});
         });
     }
   }
@@ -337,7 +332,7 @@ void avx512_in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const
                                               sums.data(), sums_stride);
     });
   else
-    in_major_panels(w, c0, width, a, t0, n_tokens, sums.data(), sums_stride);
+    in_major_strips(w, c0, width, a, t0, n_tokens, sums.data(), sums_stride);
   for (std::int64_t t = 0; t < n_tokens; ++t)
     for (std::int64_t k = 0; k < width; ++k)
       y[(t0 + t) * w.out_features + c0 + k] =

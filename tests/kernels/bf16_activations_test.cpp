@@ -84,7 +84,8 @@ TEST(Bf16ActivationsTest, MatchTheScalarModelOfTheirRounding) {
 
 // Sizes cross every block of the kernels: out-major row tiles and blocks of 48 rows with a partial
 // last chunk; in-major column blocks (4100 columns: two work items of 2048 and a ragged block of
-// 32), pair blocks, an odd input count, and more tokens than one token group.
+// 32), strips of pairs (303 inputs: 152 pairs, a strip of 128 and a short one), an odd input
+// count, and more tokens than one token tile.
 TEST(Bf16ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatchDoesNotMatter) {
   std::mt19937 rng(22);
   std::normal_distribution<float> normal(0.0f, 1.0f);
