@@ -276,13 +276,19 @@ void in_major_strips(const Matrix& w, std::int64_t c0, std::int64_t width, const
   const auto ahead =
       static_cast<std::int64_t>(kAheadStrips * 2 * kColumnBlock * sizeof(std::uint16_t));
   const std::uint16_t* columns = static_cast<const std::uint16_t*>(w.data) + c0;
+  // Token tiles of near-equal sizes (32 tokens: 6, 6, 5, 5, 5, 5 rather than five of 6 and one
+  // of 2): a tile's loads and shuffles of weights cost as much for one token as for six.
+  const std::int64_t tiles = (n_tokens + kStripTokens - 1) / kStripTokens;
+  const auto tile_tokens = [&](std::int64_t i) {
+    return n_tokens / tiles + (i < n_tokens % tiles ? 1 : 0);
+  };
   for (std::int64_t p0 = 0; p0 < pairs; p0 += kStripPairs) {
     const std::int64_t count = std::min(kStripPairs, pairs - p0);
     for (std::int64_t b = 0; b < blocks.count; b += 2) {
       const std::uint16_t* rows = columns + 2 * p0 * stride + b * kColumnBlock;
       const bool two_blocks = b + 1 < blocks.count;
-      for (std::int64_t t = 0; t < n_tokens; t += kStripTokens)
-        with_tile_tokens<kStripTokens>(n_tokens - t, [&](auto k) {
+      for (std::int64_t i = 0, t = 0; i < tiles; t += tile_tokens(i), ++i)
+        with_tile_tokens<kStripTokens>(tile_tokens(i), [&](auto k) {
           constexpr int kTokens = decltype(k)::value;
           float* tile_sums = sums + t * sums_stride + b * kColumnBlock;
           const auto tile = [&](auto blocks_in_tile, auto first) {
