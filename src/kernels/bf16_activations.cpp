@@ -67,7 +67,8 @@ void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens,
 }
 
 // In-major: the columns are split evenly among the threads, in blocks of at most kGroupColumns
-// for prompts (each block's weights are interleaved once, then every token passes over them).
+// for prompts (each block's rows are read from memory once, strip by strip, while every token
+// tile passes over the strip).
 void in_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens, float* y) {
   const std::int64_t out = w.out_features;
   const std::int64_t threads = omp_get_max_threads();

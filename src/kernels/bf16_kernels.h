@@ -22,8 +22,8 @@ inline constexpr std::int64_t kChunkInputs = 2 * kLanes;
 // inputs: 480 KiB, in L2 while every token tile passes over them).
 inline constexpr int kTileTokens = 4;
 inline constexpr std::int64_t kRowsPerBlock = 48;
-// In-major prompts: at most this many columns per work item (so that a block of rows of them,
-// interleaved, stays in L2 while every token passes).
+// In-major prompts: at most this many columns per work item, whose running sums (tokens × 2048
+// f32) stay in L2 while its strips pass; 1024 and 4096 measured the same end to end.
 inline constexpr std::int64_t kGroupColumns = 2048;
 // In-major columns are read 32 at a time: two vectors of sums, the pairs of two input rows
 // interleaved (see in_major_slot).
