@@ -36,9 +36,10 @@ namespace {
 constexpr std::int64_t kPairUnroll = 4;
 // Pairs of input rows per strip of a prompt's in-major product. Interleaving in registers, with
 // no copy of the weights written out, took pp512 of a 2-layer Scout from 210-220 to 237-242
-// tokens/s (a block of rows interleaved into a 512 KiB panel first, then read back by every tile:
-// writing and rereading it ran at ~19 GB/s per core from L2, as long as the arithmetic it fed).
-// End to end 64 pairs gave 229-237, 96 230-240, 128 233-242 and 256 221-223 tokens/s.
+// tokens/s; before, each block of rows was interleaved into a 512 KiB panel that every tile read
+// back, and writing and rereading it (~19 GB/s per core, from L2) took 40% as long as the
+// arithmetic it fed. End to end, 64 pairs gave 229-237, 96 230-240, 128 233-242 and 256 221-223
+// tokens/s.
 constexpr std::int64_t kStripPairs = 128;
 // Strips ahead that a strip's first token tile asks for, the strip's own rows further on (it
 // also prefetches past the item's last columns: a prefetch never faults).
