@@ -171,6 +171,35 @@ HWY_INLINE void WithFloatType(DType dtype, Body&& body) {
   }
 }
 
+// The inputs as the bf16 row tiles read them: per token, each block of 2n inputs becomes its n
+// even-indexed inputs followed by its n odd-indexed ones; a last partial block stays as it is.
+// Other stored types read x as given.
+template <DType D>
+const float* SplitPairs(const float* x, std::int64_t n_tokens, std::int64_t in,
+                        std::vector<float>& split) {
+#if HWY_TARGET != HWY_SCALAR
+  if constexpr (D == DType::BF16) {
+    const DF df;
+    const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+    split.resize(static_cast<std::size_t>(n_tokens * in));
+    for (std::int64_t t = 0; t < n_tokens; ++t) {
+      const float* src = x + t * in;
+      float* dst = split.data() + t * in;
+      std::int64_t i = 0;
+      for (; i + 2 * n <= in; i += 2 * n) {
+        const VF lo = hn::LoadU(df, src + i), hi = hn::LoadU(df, src + i + n);
+        hn::StoreU(hn::ConcatEven(df, hi, lo), df, dst + i);
+        hn::StoreU(hn::ConcatOdd(df, hi, lo), df, dst + i + n);
+      }
+      std::copy(src + i, src + in, dst + i);
+    }
+    return split.data();
+  }
+#endif
+  (void)n_tokens, (void)in, (void)split;
+  return x;
+}
+
 // ---- out-major, small batch, float rows ------------------------------------------------------
 
 template <DType D, int kRows, int kTokens>
@@ -188,13 +217,41 @@ HWY_INLINE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x,
   for (int r = 0; r < kRows; ++r)
     for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
   std::int64_t i = 0;
-  for (; i + n <= in; i += n) {
-    VF xv[kTokens];
-    for (int t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, x + t * in + i);
-    for (int r = 0; r < kRows; ++r) {
-      prefetch_to_l2(rows[r] + i, next_tile_bytes);
-      const VF wv = S::Load(df, rows[r] + i);
-      for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(wv, xv[t], acc[r][t]);
+#if HWY_TARGET != HWY_SCALAR
+  if constexpr (D == DType::BF16) {
+    // 2n inputs at a time: a 32-bit lane holds weights 2j and 2j + 1, which become floats by a
+    // shift and a mask (no widening shuffle) and meet the inputs' even and odd lanes, which
+    // SplitPairs laid out side by side.
+    const hn::RebindToUnsigned<DF> du;
+    const auto high_half = hn::Set(du, 0xFFFF0000u);
+    for (; i + 2 * n <= in; i += 2 * n) {
+      VF x_even[kTokens], x_odd[kTokens];
+      for (int t = 0; t < kTokens; ++t) {
+        x_even[t] = hn::LoadU(df, x + t * in + i);
+        x_odd[t] = hn::LoadU(df, x + t * in + i + n);
+      }
+      for (int r = 0; r < kRows; ++r) {
+        prefetch_to_l2(rows[r] + i, next_tile_bytes);
+        const auto pairs = hn::LoadU(du, reinterpret_cast<const std::uint32_t*>(rows[r] + i));
+        const VF w_even = hn::BitCast(df, hn::ShiftLeft<16>(pairs));
+        const VF w_odd = hn::BitCast(df, hn::And(pairs, high_half));
+        for (int t = 0; t < kTokens; ++t) {
+          acc[r][t] = hn::MulAdd(w_even, x_even[t], acc[r][t]);
+          acc[r][t] = hn::MulAdd(w_odd, x_odd[t], acc[r][t]);
+        }
+      }
+    }
+  } else
+#endif
+  {
+    for (; i + n <= in; i += n) {
+      VF xv[kTokens];
+      for (int t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, x + t * in + i);
+      for (int r = 0; r < kRows; ++r) {
+        prefetch_to_l2(rows[r] + i, next_tile_bytes);
+        const VF wv = S::Load(df, rows[r] + i);
+        for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(wv, xv[t], acc[r][t]);
+      }
     }
   }
   for (int r = 0; r < kRows; ++r)
@@ -206,7 +263,9 @@ HWY_INLINE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x,
 }
 
 template <DType D, int kTokens>
-void FloatRows(const Matrix& w, const float* x, float* y) {
+void FloatRows(const Matrix& w, const float* x_in, float* y) {
+  thread_local std::vector<float> split;
+  const float* x = SplitPairs<D>(x_in, kTokens, w.in_features, split);
   constexpr int kRows = FloatRowTileFor(kTokens);
   const std::int64_t tiles = w.out_features / kRows;
 #pragma omp parallel for schedule(static)
@@ -419,6 +478,12 @@ void OutMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, 
   QuantInput input;
   if (w.quantized())
     input = PrepareQuantInput(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size);
+  thread_local std::vector<float> split;
+  const float* x_float = x;
+  if (!w.quantized())
+    WithFloatType(w.dtype, [&](auto d) {
+      x_float = SplitPairs<decltype(d)::value>(x, n_tokens, w.in_features, split);
+    });
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < blocks; ++b) {
     const std::int64_t begin = b * kRowsPerL2Block, end = std::min(out, begin + kRowsPerL2Block);
@@ -430,7 +495,7 @@ void OutMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, 
       continue;
     }
     WithFloatType(w.dtype, [&](auto d) {
-      FloatRowsAllTokens<decltype(d)::value>(w, begin, end, x, n_tokens, y);
+      FloatRowsAllTokens<decltype(d)::value>(w, begin, end, x_float, n_tokens, y);
     });
   }
 }
