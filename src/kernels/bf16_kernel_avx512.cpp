@@ -224,7 +224,7 @@ LLAMA4_BF16 void strip_tile(const std::uint16_t* rows, std::int64_t stride, std:
 #pragma GCC unroll 16
   for (int t = 0; t < kTokens; ++t) {
     for (int v = 0; v < kVectors; ++v)
-      acc[t][v] = _mm512_loadu_ps(sums + t * sums_stride + v * kLanes);
+      acc[t][v] = _mm512_loadu_ps(sums + t * sums_stride + std::int64_t{v} * kLanes);
     x[t] = reinterpret_cast<const std::uint32_t*>(a.token(t0 + t)) + p0;
   }
   for (std::int64_t p = 0; p < count; ++p) {
@@ -245,7 +245,7 @@ LLAMA4_BF16 void strip_tile(const std::uint16_t* rows, std::int64_t stride, std:
 #pragma GCC unroll 16
   for (int t = 0; t < kTokens; ++t)
     for (int v = 0; v < kVectors; ++v)
-      _mm512_storeu_ps(sums + t * sums_stride + v * kLanes, acc[t][v]);
+      _mm512_storeu_ps(sums + t * sums_stride + std::int64_t{v} * kLanes, acc[t][v]);
 }
 
 #if !defined(__clang__)

@@ -59,7 +59,7 @@ constexpr std::int64_t kInMajorAccumulatorFloats = 8192;
 // every tile of the group passes over it).
 constexpr std::int64_t kInMajorGroupColumns = 2048;
 constexpr std::int64_t kInMajorTokenGroup = 32;
-constexpr std::int64_t kInMajorL2WeightBytes = 512 * 1024;
+constexpr std::int64_t kInMajorL2WeightBytes = std::int64_t{512} * 1024;
 // Blocked product: inputs per packed panel (panel kKc × 2 vectors stays in L1/L2) and tokens per
 // micro-tile (accumulators = kMr × 2 vectors must fit the register file with room to spare).
 constexpr std::int64_t kKc = 256;
@@ -700,8 +700,8 @@ HWY_INLINE void MicroKernel(const float* panel, const float* x, std::int64_t x_s
     }
   }
   for (int m = 0; m < kM; ++m) {
-    hn::StoreU(acc0[m], df, tile + m * 2 * n);
-    hn::StoreU(acc1[m], df, tile + m * 2 * n + n);
+    hn::StoreU(acc0[m], df, tile + std::int64_t{m} * 2 * n);
+    hn::StoreU(acc1[m], df, tile + std::int64_t{m} * 2 * n + n);
   }
 }
 
