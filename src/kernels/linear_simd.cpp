@@ -171,33 +171,37 @@ HWY_INLINE void WithFloatType(DType dtype, Body&& body) {
   }
 }
 
-// The inputs as the bf16 row tiles read them: per token, each block of 2n inputs becomes its n
-// even-indexed inputs followed by its n odd-indexed ones; a last partial block stays as it is.
-// Other stored types read x as given.
+// dst = src with each whole block of 2n inputs reordered: its n even-indexed inputs, then its n
+// odd-indexed ones (a last partial block stays as it is). 4-bit rows (a byte's two nibbles) and
+// bf16 rows (a 32-bit lane's two weights) read their inputs this way, so that a vector of weight
+// pairs meets the even inputs in one vector and the odd ones in the next.
+void SplitEvenOdd(const float* src, std::int64_t count, float* dst) {
+  std::int64_t i = 0;
+#if HWY_TARGET != HWY_SCALAR
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  for (; i + 2 * n <= count; i += 2 * n) {
+    const VF lo = hn::LoadU(df, src + i), hi = hn::LoadU(df, src + i + n);
+    hn::StoreU(hn::ConcatEven(df, hi, lo), df, dst + i);
+    hn::StoreU(hn::ConcatOdd(df, hi, lo), df, dst + i + n);
+  }
+#endif
+  std::copy(src + i, src + count, dst + i);
+}
+
+// The inputs as the float row tiles read them: split by SplitEvenOdd for bf16 rows (in `split`),
+// as given for other stored types.
 template <DType D>
 const float* SplitPairs(const float* x, std::int64_t n_tokens, std::int64_t in,
                         std::vector<float>& split) {
-#if HWY_TARGET != HWY_SCALAR
   if constexpr (D == DType::BF16) {
-    const DF df;
-    const auto n = static_cast<std::int64_t>(hn::Lanes(df));
     split.resize(static_cast<std::size_t>(n_tokens * in));
-    for (std::int64_t t = 0; t < n_tokens; ++t) {
-      const float* src = x + t * in;
-      float* dst = split.data() + t * in;
-      std::int64_t i = 0;
-      for (; i + 2 * n <= in; i += 2 * n) {
-        const VF lo = hn::LoadU(df, src + i), hi = hn::LoadU(df, src + i + n);
-        hn::StoreU(hn::ConcatEven(df, hi, lo), df, dst + i);
-        hn::StoreU(hn::ConcatOdd(df, hi, lo), df, dst + i + n);
-      }
-      std::copy(src + i, src + in, dst + i);
-    }
+    for (std::int64_t t = 0; t < n_tokens; ++t) SplitEvenOdd(x + t * in, in, split.data() + t * in);
     return split.data();
+  } else {
+    (void)n_tokens, (void)in, (void)split;
+    return x;
   }
-#endif
-  (void)n_tokens, (void)in, (void)split;
-  return x;
 }
 
 // ---- out-major, small batch, float rows ------------------------------------------------------
@@ -284,8 +288,6 @@ struct QuantInput {
 
 QuantInput PrepareQuantInput(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
                              int group_size) {
-  const DF df;
-  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
   const std::int64_t groups = in / group_size;
   QuantInput prepared;
   prepared.x.resize(static_cast<std::size_t>(n_tokens * in));
@@ -293,15 +295,10 @@ QuantInput PrepareQuantInput(const float* x, std::int64_t n_tokens, std::int64_t
   for (std::int64_t t = 0; t < n_tokens; ++t) {
     const float* src = x + t * in;
     float* dst = prepared.x.data() + t * in;
-    if (bits == 4) {
-      for (std::int64_t block = 0; block < in; block += 2 * n)
-        for (std::int64_t k = 0; k < n; ++k) {
-          dst[block + k] = src[block + 2 * k];
-          dst[block + n + k] = src[block + 2 * k + 1];
-        }
-    } else {
+    if (bits == 4)
+      SplitEvenOdd(src, in, dst);
+    else
       std::copy_n(src, in, dst);
-    }
     for (std::int64_t j = 0; j < in; ++j)
       prepared.group_sums[static_cast<std::size_t>(t * groups + j / group_size)] += src[j];
   }
