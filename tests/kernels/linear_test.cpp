@@ -120,13 +120,17 @@ TEST(LinearTest, QuantizedRowsMatchScalarDequantization) {
   for_each_target([&] {
     for (int bits : {4, 8})
       for (int group : {32, 64, 128})
-        for (std::int64_t out : {1, 6, 13}) {
-          const std::int64_t in = 3 * group;
-          const TestMatrix t = make_quantized_matrix(bits, group, out, in, rng);
-          for (std::int64_t n : kTokenCounts)
-            expect_matches_reference(t, n, rng,
-                                     std::to_string(bits) + "-bit g" + std::to_string(group));
-        }
+        for (std::int64_t out : {1, 6, 13})
+          // 3 or 5 groups: for 4-bit rows, no whole chunk of 8 words per lane, or some, with
+          // several groups per chunk or several chunks per group, and a remainder.
+          for (std::int64_t groups : {3, 5}) {
+            const std::int64_t in = groups * group;
+            const TestMatrix t = make_quantized_matrix(bits, group, out, in, rng);
+            for (std::int64_t n : kTokenCounts)
+              expect_matches_reference(t, n, rng,
+                                       std::to_string(bits) + "-bit g" + std::to_string(group) +
+                                           " in " + std::to_string(in));
+          }
   });
 }
 
