@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -31,6 +32,9 @@ namespace {
 constexpr std::int64_t kDefaultParallel = 4;
 constexpr std::int64_t kDefaultMaxQueue = 64;
 constexpr std::int64_t kDefaultServeContext = 4096;  // per slot: min(this, the model's maximum)
+// At a stop, how long streams may take to write their last events (they need a few milliseconds;
+// a client that does not read is cut off after this).
+constexpr std::chrono::seconds kStreamsFinishLimit{10};
 
 struct ServeOptions {
   std::string model_dir;
@@ -106,7 +110,10 @@ int run_serve(ServeOptions o) {
     std::fprintf(stderr, "received %s: finishing requests in flight and stopping\n",
                  signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     scheduler.shutdown();  // ends every request at its next step, with its final chunk
-    http.stop();           // stops accepting; serve() returns once the answers are written
+    if (!http.finish_streams(kStreamsFinishLimit))
+      std::fprintf(stderr, "some streams did not finish within %lld s; closing them\n",
+                   static_cast<long long>(kStreamsFinishLimit.count()));
+    http.stop();  // stops accepting; serve() returns once the answers are written
   });
   http.serve();
   serving_done = true;

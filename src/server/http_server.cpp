@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <random>
 #include <string_view>
 
@@ -94,6 +96,7 @@ ordered_json parse_body(const httplib::Request& req) {
 
 // Pulls one request's events off its channel and writes them as Server-Sent Events.
 struct EventStream {
+  std::shared_ptr<void> open;  // counts the stream as open until the response is done with it
   std::shared_ptr<RequestChannel> channel;
   ResponseHeader header;
   const Tokenizer* tokenizer = nullptr;
@@ -185,6 +188,29 @@ struct HttpServer::Impl {
   socket_t listening_socket = INVALID_SOCKET;  // set when http creates it (see bind())
   std::mt19937_64 seeds{std::random_device{}()};
   std::mutex seeds_mutex;
+  // Streaming responses not yet fully written. The HTTP library ends a chunked response as soon
+  // as it stops listening, so a graceful stop waits for them first (finish_streams).
+  std::mutex streams_mutex;
+  std::condition_variable streams_closed;
+  int open_streams = 0;
+
+  // Holds one stream open until destroyed.
+  struct OpenStream {
+    explicit OpenStream(Impl& impl) : impl(impl) {
+      std::lock_guard lock(impl.streams_mutex);
+      ++impl.open_streams;
+    }
+    ~OpenStream() {
+      {
+        std::lock_guard lock(impl.streams_mutex);
+        --impl.open_streams;
+      }
+      impl.streams_closed.notify_all();
+    }
+    OpenStream(const OpenStream&) = delete;
+    OpenStream& operator=(const OpenStream&) = delete;
+    Impl& impl;
+  };
 
   std::uint64_t random_seed() {
     std::lock_guard lock(seeds_mutex);
@@ -369,6 +395,7 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
     return;
   }
   auto stream = std::make_shared<EventStream>();
+  stream->open = std::make_shared<OpenStream>(*this);
   stream->channel = channel;
   stream->header = header;
   stream->tokenizer = served.tokenizer;
@@ -441,6 +468,11 @@ int HttpServer::port() const {
 
 void HttpServer::serve() {
   impl_->http.listen_after_bind();
+}
+
+bool HttpServer::finish_streams(std::chrono::milliseconds limit) {
+  std::unique_lock lock(impl_->streams_mutex);
+  return impl_->streams_closed.wait_for(lock, limit, [&] { return impl_->open_streams == 0; });
 }
 
 void HttpServer::stop() {

@@ -4,6 +4,7 @@
 // exception, so no request can bring the server down.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -40,6 +41,10 @@ class HttpServer {
   int port() const;
   // Serves until stop(); returns once every in-flight request has been answered.
   void serve();
+  // Waits until every streaming response has written its last event or lost its client, at most
+  // `limit`; returns whether none is left. Call it after the scheduler has ended every request and
+  // before stop(), which would cut such responses short.
+  bool finish_streams(std::chrono::milliseconds limit);
   // Stops accepting connections (safe from any thread, also before serve()).
   void stop();
 
