@@ -5,6 +5,12 @@
 // x_j, so the inner loop is an integer-to-float conversion and one FMA per weight, with the
 // per-group sums of x computed once per call. The weights stay packed as stored; the inputs are
 // reordered once per call to meet them (see SplitEvenOdd and TransposeNibbleChunks).
+//
+// The row tiles that OpenMP loops call directly are ROW_TILE functions: with clang they are not
+// inlined, because clang 14 compiles the body of an OpenMP loop as a function of its own without
+// this file's per-target instruction set: a tile inlined there ran as SSE code, and a 512-bit
+// lookup with variable indices did not compile at all. GCC keeps the target in such bodies, and
+// there inlined tiles decode 2-6% faster (bench_kernels decode_bf16_out_major, decode_q8).
 
 // SSSE3/SSE4 add compile time and nothing measurable over the baseline on the machines we target.
 #ifndef HWY_DISABLED_TARGETS
@@ -28,6 +34,15 @@
 #include "kernels/linear_simd.h"
 #include "kernels/mlx_quant.h"
 #include "kernels/prefetch.h"
+
+#ifndef LLAMA4_KERNELS_ROW_TILE
+#define LLAMA4_KERNELS_ROW_TILE
+#if defined(__clang__)
+#define ROW_TILE HWY_NOINLINE
+#else
+#define ROW_TILE HWY_INLINE
+#endif
+#endif
 
 HWY_BEFORE_NAMESPACE();
 namespace llama4 {
@@ -209,7 +224,7 @@ const float* SplitPairs(const float* x, std::int64_t n_tokens, std::int64_t in,
 // ---- out-major, small batch, float rows ------------------------------------------------------
 
 template <DType D, int kRows, int kTokens>
-HWY_INLINE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, float* y) {
+ROW_TILE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, float* y) {
   using S = Stored<D>;
   const DF df;
   const auto n = static_cast<std::int64_t>(hn::Lanes(df));
@@ -378,8 +393,8 @@ HWY_INLINE float BiasTerm(const float* biases, const float* group_sums, std::int
 // group's scale. Every (row, token) result goes through the same operations in the same order
 // whatever kRows and kTokens are, so results do not depend on the batch.
 template <int kRows, int kTokens>
-HWY_INLINE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
-                              std::int64_t t0, float* y) {
+ROW_TILE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
+                            std::int64_t t0, float* y) {
   const DF df;
   const hn::Rebind<std::uint8_t, DF> d8;
   const hn::Rebind<std::uint32_t, DF> d32;
@@ -446,8 +461,8 @@ HWY_INLINE VF LowNibble(VU words) {
 // As for 8-bit rows, each (row, token) result takes the same operations in the same order
 // whatever kRows and kTokens are.
 template <int kRows, int kTokens>
-HWY_INLINE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
-                              std::int64_t t0, float* y) {
+ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
+                            std::int64_t t0, float* y) {
   const DF df;
   const hn::RebindToUnsigned<DF> du;
   const hn::RebindToSigned<DF> di;
