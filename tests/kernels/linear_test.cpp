@@ -1,5 +1,5 @@
 // linear() against a plain scalar product, for every SIMD target this CPU runs, every stored
-// format (f32, bf16, f16, mlx 4/8-bit with group sizes 32/64/128), both storage orders, row
+// format (f32, bf16, f16, mlx 4/8-bit with group sizes 16-128), both storage orders, row
 // strides, odd sizes and the batch sizes of both the streaming and the blocked kernels; and the
 // int8-activation products of 4/8-bit weights against a scalar model of their rounding, on the
 // VNNI and the portable kernel.
@@ -119,7 +119,7 @@ TEST(LinearTest, QuantizedRowsMatchScalarDequantization) {
   std::mt19937 rng(3);
   for_each_target([&] {
     for (int bits : {4, 8})
-      for (int group : {32, 64, 128})
+      for (int group : {16, 32, 64, 128})
         for (std::int64_t out : {1, 6, 13})
           // 3 or 5 groups: for 4-bit rows, no whole chunk of 8 words per lane, or some, with
           // several groups per chunk or several chunks per group, and a remainder.
@@ -239,7 +239,7 @@ TEST(Int8ActivationsTest, MatchTheScalarModelOfTheirRounding) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for_each_int8_kernel([&](const char* kernel) {
     for (int bits : {4, 8})
-      for (int group : {32, 64, 128})
+      for (int group : {16, 32, 64, 128})
         for (std::int64_t in : {32, 64, 128, 320, 640}) {  // 32, 64, 320: partial chunks
           if (in % group != 0) continue;
           TestMatrix t = make_quantized_matrix(bits, group, 53, in, rng);
