@@ -9,8 +9,9 @@
 //     its running sums in memory per block of 32 columns in the shuffled order (in_major_slot),
 //     loaded and stored once per kPairUnroll pairs. Prompts take strips of 64 columns ×
 //     kStripPairs pairs of rows: every token tile passes over a strip, 6 tokens at a time with
-//     the sums in registers, interleaving the pairs in registers as it reads them (strip_tile);
-//     the first tile asks for the strip kAheadStrips further on.
+//     the sums in registers (strip_tile). The first tile reads the rows, interleaves the pairs in
+//     registers, keeps them in a contiguous copy for the other tiles (the rows themselves alias
+//     in the caches, see StripSource) and asks for the strip kAheadStrips further on.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -34,13 +35,14 @@ namespace {
 
 // Pairs of input rows per load and store of the in-major running sums.
 constexpr std::int64_t kPairUnroll = 4;
-// Pairs of input rows per strip of a prompt's in-major product. Interleaving in registers, with
-// no copy of the weights written out, took pp512 of a 2-layer Scout from 210-220 to 237-242
-// tokens/s; before, each block of rows was interleaved into a 512 KiB panel that every tile read
-// back, and writing and rereading it (~19 GB/s per core, from L2) took 40% as long as the
-// arithmetic it fed. End to end, 64 pairs gave 229-237, 96 230-240, 128 233-242 and 256 221-223
-// tokens/s.
-constexpr std::int64_t kStripPairs = 128;
+// Pairs of input rows per strip of a prompt's in-major product. Interleaving in registers took
+// pp512 of a 2-layer Scout from 210-220 to 237-242 tokens/s; before, each block of rows was
+// interleaved into a 512 KiB panel that every tile read back, and writing and rereading it (~19
+// GB/s per core, from L2) took 40% as long as the arithmetic it fed. With the strip's first tile
+// keeping a copy of the interleaved pairs for the others (see StripSource), 64 pairs (a 16 KiB
+// copy) gave 242-257 tokens/s, 32 pairs 244-251, 128 pairs 238-249 and 256 pairs 244-252, in
+// alternated runs (the same runs: 233-246 without the copy).
+constexpr std::int64_t kStripPairs = 64;
 // Strips ahead that a strip's first token tile asks for, the strip's own rows further on (it
 // also prefetches past the item's last columns: a prefetch never faults).
 constexpr std::int64_t kAheadStrips = 2;
@@ -208,16 +210,30 @@ LLAMA4_BF16 void in_major_accumulate(const Matrix& w, const Activations& a, std:
   }
 }
 
+// Where a strip tile takes its weights from. The strip's first tile reads the matrix's rows,
+// interleaves each pair in registers, asks for the strip kAheadStrips further on, and keeps the
+// interleaved pairs in a packed copy of the strip; the strip's other tiles read that copy. The
+// copy is contiguous, so it stays in L1/L2: the rows themselves cannot, because a fused expert
+// tensor's rows are a power of two apart (32 KiB for Scout's gate_up), so the lines of one strip's
+// rows fall into a handful of cache sets, of which L2 holds 64 lines where the strip has 512.
+// With a padded row stride (no aliasing), bench_kernels' expert batch ran 30% faster; with the
+// copy, the aliased one runs 25% faster (7.6 → 9.3-9.8 GB/s of weights on two cores).
+enum class StripSource { kRows, kPacked };
+
+// A strip's interleaved pairs (kStripPairs pairs × two blocks × two vectors), per thread.
+alignas(64) thread_local __m512i strip_copy[kStripPairs * 4];
+
 // sums[t · sums_stride + 32j + ·] (kBlocks blocks of 32 columns, shuffled order) += the `count`
 // pairs of rows from pair p0 (`rows`: row 2·p0 at the first block's column), for kTokens tokens
 // from t0. The sums stay in registers throughout; each pair's weights are interleaved as they are
 // loaded and each token's pair of activations is broadcast. Two blocks × 6 tokens load 4 weight
 // vectors and 6 broadcasts per 24 dot products.
-template <int kBlocks, int kTokens, bool kPrefetch>
+template <int kBlocks, int kTokens, StripSource kSource>
 LLAMA4_BF16 void strip_tile(const std::uint16_t* rows, std::int64_t stride, std::int64_t in,
                             std::int64_t count, const ColumnBlocks& blocks, std::int64_t b0,
                             std::int64_t ahead, const Activations& a, std::int64_t t0,
-                            std::int64_t p0, float* sums, std::int64_t sums_stride) {
+                            std::int64_t p0, float* sums, std::int64_t sums_stride,
+                            __m512i* packed) {
   constexpr int kVectors = 2 * kBlocks;  // a block's pairs fill two vectors of sums
   __m512 acc[kTokens][kVectors];
   const std::uint32_t* x[kTokens];
@@ -231,10 +247,18 @@ LLAMA4_BF16 void strip_tile(const std::uint16_t* rows, std::int64_t stride, std:
     const std::uint16_t* even = rows + 2 * p * stride;
     const bool has_odd = 2 * (p0 + p) + 1 < in;
     __m512i weights[kVectors];
+    __m512i* packed_pair = packed + p * kVectors;
+    if constexpr (kSource == StripSource::kRows) {
 #pragma GCC unroll 2
-    for (int b = 0; b < kBlocks; ++b)
-      load_pairs<kPrefetch>(even + b * kColumnBlock, stride, has_odd, blocks.mask(b0 + b), ahead,
-                            weights[2 * b], weights[2 * b + 1]);
+      for (int b = 0; b < kBlocks; ++b)
+        load_pairs(even + b * kColumnBlock, stride, has_odd, blocks.mask(b0 + b), ahead,
+                   weights[2 * b], weights[2 * b + 1]);
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) _mm512_store_si512(packed_pair + v, weights[v]);
+    } else {
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) weights[v] = _mm512_load_si512(packed_pair + v);
+    }
 #pragma GCC unroll 16
     for (int t = 0; t < kTokens; ++t) {
       const __m512i xv = _mm512_set1_epi32(static_cast<int>(x[t][p]));
@@ -293,8 +317,11 @@ void in_major_strips(const Matrix& w, std::int64_t c0, std::int64_t width, const
           constexpr int kTokens = decltype(k)::value;
           float* tile_sums = sums + t * sums_stride + b * kColumnBlock;
           const auto tile = [&](auto blocks_in_tile, auto first) {
-            strip_tile<decltype(blocks_in_tile)::value, kTokens, decltype(first)::value>(
-                rows, stride, in, count, blocks, b, ahead, a, t0 + t, p0, tile_sums, sums_stride);
+            constexpr StripSource kSource =
+                decltype(first)::value ? StripSource::kRows : StripSource::kPacked;
+            strip_tile<decltype(blocks_in_tile)::value, kTokens, kSource>(
+                rows, stride, in, count, blocks, b, ahead, a, t0 + t, p0, tile_sums, sums_stride,
+                strip_copy);
           };
           using One = std::integral_constant<int, 1>;
           using Two = std::integral_constant<int, 2>;
