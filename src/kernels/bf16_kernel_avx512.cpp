@@ -146,19 +146,18 @@ struct ColumnBlocks {
 
 // The weights of inputs 2p (the row at `even`) and 2p + 1 (the next row, `stride` further; zero
 // when `has_odd` is false, past the last input) for one block of 32 columns, interleaved into
-// pairs: `lo` holds the sums' slots 0-15, `hi` slots 16-31 (in_major_slot). With kPrefetch, both
-// rows' lines `ahead` bytes further on are asked for.
-template <bool kPrefetch = true>
+// pairs: `lo` holds the sums' slots 0-15, `hi` slots 16-31 (in_major_slot). Both rows' lines
+// `ahead` bytes further on are asked for.
 LLAMA4_BF16 __attribute__((always_inline)) inline void load_pairs(const std::uint16_t* even,
                                                                   std::int64_t stride, bool has_odd,
                                                                   __mmask32 mask,
                                                                   std::int64_t ahead, __m512i& lo,
                                                                   __m512i& hi) {
-  if constexpr (kPrefetch) prefetch_to_l2(even, ahead);
+  prefetch_to_l2(even, ahead);
   const __m512i we = _mm512_maskz_loadu_epi16(mask, even);
   __m512i wo = _mm512_setzero_si512();
   if (has_odd) {
-    if constexpr (kPrefetch) prefetch_to_l2(even + stride, ahead);
+    prefetch_to_l2(even + stride, ahead);
     wo = _mm512_maskz_loadu_epi16(mask, even + stride);
   }
   lo = _mm512_unpacklo_epi16(we, wo);
@@ -225,9 +224,10 @@ alignas(64) thread_local __m512i strip_copy[kStripPairs * 4];
 
 // sums[t · sums_stride + 32j + ·] (kBlocks blocks of 32 columns, shuffled order) += the `count`
 // pairs of rows from pair p0 (`rows`: row 2·p0 at the first block's column), for kTokens tokens
-// from t0. The sums stay in registers throughout; each pair's weights are interleaved as they are
-// loaded and each token's pair of activations is broadcast. Two blocks × 6 tokens load 4 weight
-// vectors and 6 broadcasts per 24 dot products.
+// from t0. The sums stay in registers throughout and each token's pair of activations is
+// broadcast. The weights come from kSource: the rows, each pair interleaved as it is loaded and
+// kept in `packed` (a strip's first tile), or `packed` (its other tiles). Two blocks × 6 tokens
+// load 4 weight vectors and 6 broadcasts per 24 dot products.
 template <int kBlocks, int kTokens, StripSource kSource>
 LLAMA4_BF16 void strip_tile(const std::uint16_t* rows, std::int64_t stride, std::int64_t in,
                             std::int64_t count, const ColumnBlocks& blocks, std::int64_t b0,
