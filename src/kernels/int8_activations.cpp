@@ -19,15 +19,12 @@ namespace int8 {
 namespace {
 
 // Token t of `a`: its inputs xt rounded per block of kActivationBlock (scale max|x|/127, levels
-// rounded to nearest, ties to even), laid out in chunk order for `bits`-bit rows, with each
-// lane's block scale and the exact per-group sums of x.
-void quantize_token(const float* xt, std::int64_t in, int bits, int group_size, std::int64_t t,
-                    Activations& a) {
-  const std::int64_t chunk = chunk_inputs(bits), per_lane = inputs_per_lane(bits);
-  const std::int64_t blocks = in / kActivationBlock;
-  std::vector<float> block_scales(static_cast<std::size_t>(blocks));
-  std::int8_t* levels = a.levels.data() + t * a.chunks * chunk;
-  for (std::int64_t b = 0; b < blocks; ++b) {
+// rounded to nearest, ties to even) in quad order for `bits`-bit rows, with each block's scale and
+// the exact per-group sums of x.
+void quantize_token(const float* xt, int bits, int group_size, std::int64_t t, Activations& a) {
+  std::int8_t* levels = a.levels.data() + t * a.in;
+  float* block_scales = a.block_scales.data() + t * a.blocks;
+  for (std::int64_t b = 0; b < a.blocks; ++b) {
     float max_abs = 0.0f;
     bool finite = true;
     for (std::int64_t j = 0; j < kActivationBlock; ++j) {
@@ -39,39 +36,30 @@ void quantize_token(const float* xt, std::int64_t in, int bits, int group_size, 
     // they would with f32 activations, and no non-finite value is ever converted to an integer.
     const float scale =
         finite ? max_abs / static_cast<float>(kMaxLevel) : std::numeric_limits<float>::quiet_NaN();
-    block_scales[static_cast<std::size_t>(b)] = scale;
+    block_scales[b] = scale;
     for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j) {
       const float level = !finite || scale == 0.0f ? 0.0f : std::nearbyint(xt[j] / scale);
-      const std::int64_t within = j % chunk;
-      const std::int64_t slot = bits == 4 ? (within % 2) * (chunk / 2) + within / 2 : within;
-      levels[j - within + slot] = static_cast<std::int8_t>(
+      levels[quad_order(bits, j)] = static_cast<std::int8_t>(
           std::clamp(level, -static_cast<float>(kMaxLevel), static_cast<float>(kMaxLevel)));
     }
   }
-  float* lane_scales = a.lane_scales.data() + t * a.chunks * kLanes;
-  for (std::int64_t c = 0; c < a.chunks; ++c)
-    for (int m = 0; m < kLanes; ++m) {
-      const std::int64_t first = c * chunk + m * per_lane;
-      if (first < in) lane_scales[c * kLanes + m] = block_scales[first / kActivationBlock];
-    }
   float* sums = a.group_sums.data() + t * a.groups;
-  for (std::int64_t j = 0; j < in; ++j) sums[j / group_size] += xt[j];
+  for (std::int64_t j = 0; j < a.in; ++j) sums[j / group_size] += xt[j];
 }
 
 // Every token of x, the tokens of a prompt split among the threads (each token's rounding is its
 // own, so the split changes nothing in the result).
 Activations quantize_activations(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
                                  int group_size) {
-  const std::int64_t chunk = chunk_inputs(bits);
   Activations a;
-  a.chunks = (in + chunk - 1) / chunk;
+  a.in = in;
+  a.blocks = in / kActivationBlock;
   a.groups = in / group_size;
-  a.levels.assign(static_cast<std::size_t>(n_tokens * a.chunks * chunk), 0);
-  a.lane_scales.assign(static_cast<std::size_t>(n_tokens * a.chunks * kLanes), 0.0f);
+  a.levels.assign(static_cast<std::size_t>(n_tokens * in), 0);
+  a.block_scales.assign(static_cast<std::size_t>(n_tokens * a.blocks), 0.0f);
   a.group_sums.assign(static_cast<std::size_t>(n_tokens * a.groups), 0.0f);
 #pragma omp parallel for schedule(static) if (n_tokens > kTileTokens)
-  for (std::int64_t t = 0; t < n_tokens; ++t)
-    quantize_token(x + t * in, in, bits, group_size, t, a);
+  for (std::int64_t t = 0; t < n_tokens; ++t) quantize_token(x + t * in, bits, group_size, t, a);
   return a;
 }
 
@@ -83,8 +71,7 @@ void load_rows(const Matrix& w, std::int64_t row0, std::int64_t count, RowBlock&
   block.row_bytes = w.in_features * q.bits / 8;
   block.bytes = reinterpret_cast<const std::uint8_t*>(q.packed) + row0 * block.row_bytes;
   const std::int64_t values = count * block.groups;
-  block.scales.resize(static_cast<std::size_t>(values + kLanes));
-  std::fill_n(block.scales.begin() + values, kLanes, 0.0f);
+  block.scales.resize(static_cast<std::size_t>(values));
   block.biases.resize(static_cast<std::size_t>(values));
   const std::size_t offset =
       static_cast<std::size_t>(row0 * block.groups) * dtype_size(q.scale_dtype);
@@ -99,7 +86,6 @@ void load_rows(const Matrix& w, std::int64_t row0, std::int64_t count, RowBlock&
 namespace {
 
 using int8::Activations;
-using int8::chunk_inputs;
 using int8::kRowsPerBlock;
 using int8::kTileTokens;
 
@@ -133,10 +119,7 @@ void rows_all_tokens(const Matrix& w, const Activations& a, std::int64_t row_beg
 bool int8_activations_supported(const Matrix& w) {
   const QuantizedData& q = w.quant;
   if (w.layout != Matrix::Layout::kOutMajor || (q.bits != 4 && q.bits != 8)) return false;
-  const std::int64_t chunk = chunk_inputs(q.bits);
-  const bool aligned = q.group_size % kActivationBlock == 0 &&
-                       (chunk % q.group_size == 0 || q.group_size % chunk == 0);
-  return aligned && w.in_features % q.group_size == 0;
+  return q.group_size % kActivationBlock == 0 && w.in_features % q.group_size == 0;
 }
 
 std::string_view int8_kernel_name(Int8Kernel kernel) {

@@ -14,10 +14,10 @@
 //   y = Σ_blocks s_g · d_b · Σ_{j∈b} q_j · a_j  +  Σ_groups b_g · Σ_{j∈g} x_j
 // with weight levels q, group scale s and bias b (mlx: w = s·q + b), int8 activations a and their
 // block scale d. The bias term uses the exact f32 sums of x, so only the products see the
-// rounding. Integer sums are exact, and the float steps run in one fixed order (16 partial sums,
-// each over 8 inputs of 4-bit rows or 4 of 8-bit rows, reduced pairwise at the end), so the
-// kernels (AVX-512 VNNI, AVX2, portable C++) give bit-identical results, and a token's result
-// does not depend on the batch it is in.
+// rounding. Integer sums are exact, and the float steps run in one fixed order (one step per
+// block, in order, then the bias term group by group; see int8_kernels.h), so the kernels
+// (AVX-512 VNNI, AVX2, portable C++) give bit-identical results, and a token's result does not
+// depend on the batch it is in.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +33,7 @@ namespace llama4 {
 inline constexpr std::int64_t kActivationBlock = 32;
 
 // Whether linear_int8_activations handles this matrix: out-major, 4 or 8 bits, a group size that
-// is a multiple of kActivationBlock.
+// is a multiple of kActivationBlock and divides the row.
 bool int8_activations_supported(const Matrix& w);
 
 // y: [n_tokens, w.out_features] (overwritten); x: [n_tokens, w.in_features].

@@ -1,14 +1,17 @@
 // The AVX2 int8-activation kernel (see int8_kernels.h), for x86-64 CPUs without AVX-512 VNNI:
-// tiles of rows × tokens, each 64-byte chunk taken as two 32-byte halves of 8 lanes.
+// groups of 8 rows, one row per 32-bit lane, over a panel of their quads.
 //
 // AVX2 has no 4-way byte dot product; `vpmaddubsw` multiplies unsigned bytes by signed ones and
 // adds adjacent pairs into saturating 16-bit sums, and `vpmaddwd` against ones adds adjacent
 // 16-bit sums into the 32-bit lane of 4 bytes — the lane VNNI's `vpdpbusd` fills. The 16-bit
-// sums must not saturate: a pair of 4-bit levels times activations is at most 2·15·127 = 3810,
-// but a pair of 8-bit levels could reach 2·255·127, so 8-bit levels are split into their nibbles
-// (level = 16·high + low) and the two sums recombined in 32 bits. All sums are exact, so the
-// float steps that follow are those of the other kernels and the results are bit-identical.
+// sums must not saturate: a 4-bit quad's two pair sums (even and odd inputs) are at most
+// 2 · 2·15·127 = 7620, but a pair of 8-bit levels could reach 2·255·127, so 8-bit levels are split
+// into their nibbles (level = 16·high + low) and the two sums recombined in 32 bits. All sums are
+// exact, so the float steps that follow are those of the other kernels and the results are
+// bit-identical.
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/int8_kernels.h"
 #include "kernels/prefetch.h"
@@ -26,131 +29,237 @@ namespace llama4::int8 {
 #if LLAMA4_HAVE_AVX2_KERNEL
 namespace {
 
-constexpr int kHalfLanes = kLanes / 2;
-constexpr std::int64_t kHalfBytes = kChunkBytes / 2;
+constexpr int kGroupRows = 8;         // rows of a group: one per 32-bit lane
+constexpr std::int64_t kChunk = 32;   // bytes of each row transposed at a time
+constexpr int kPromptTileTokens = 4;  // sums and temporaries within the 16 registers
 
-// The exact integer sums of 32 packed bytes against their activations: 8 int32 lanes, lane m
-// over bytes 4m…4m+3. For 4-bit rows `act_low` meets the low nibbles and `act_high` the high
-// ones; for 8-bit rows both nibbles meet `act_low`.
+// v[r] (quads 0…7 of row r) becomes v[j] (quad j of rows 0…7).
+LLAMA4_AVX2 __attribute__((always_inline)) inline void transpose8(__m256i (&v)[8]) {
+  __m256i t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int j = 0; j < 4; ++j) {
+    v[j] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x20);
+    v[4 + j] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x31);
+  }
+}
+
+// The exact integer sums of one quad of 8 rows against one token's activations of that quad:
+// 4-bit quads meet the 4 even activations (`even`, broadcast) with their low nibbles and the 4
+// odd ones with their high nibbles; 8-bit quads meet `even` (the 4 in order) with both nibbles.
 template <int kBits>
-LLAMA4_AVX2 __attribute__((always_inline)) inline __m256i half_chunk_sums(__m256i packed,
-                                                                          __m256i act_low,
-                                                                          __m256i act_high) {
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
+LLAMA4_AVX2 __attribute__((always_inline)) inline __m256i quad_sums(__m256i low, __m256i high,
+                                                                    __m256i even, __m256i odd) {
   const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i low = _mm256_and_si256(packed, nibble);
-  const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
-  if constexpr (kBits == 4) {
-    // Two pair sums of at most 3810 each: their 16-bit sum cannot saturate either.
-    const __m256i pairs =
-        _mm256_add_epi16(_mm256_maddubs_epi16(low, act_low), _mm256_maddubs_epi16(high, act_high));
-    return _mm256_madd_epi16(pairs, ones);
-  } else {
-    const __m256i low_sums = _mm256_madd_epi16(_mm256_maddubs_epi16(low, act_low), ones);
-    const __m256i high_sums = _mm256_madd_epi16(_mm256_maddubs_epi16(high, act_low), ones);
-    return _mm256_add_epi32(low_sums, _mm256_slli_epi32(high_sums, 4));
-  }
+  if constexpr (kBits == 4)
+    return _mm256_madd_epi16(
+        _mm256_add_epi16(_mm256_maddubs_epi16(low, even), _mm256_maddubs_epi16(high, odd)), ones);
+  const __m256i low_sums = _mm256_madd_epi16(_mm256_maddubs_epi16(low, even), ones);
+  const __m256i high_sums = _mm256_madd_epi16(_mm256_maddubs_epi16(high, even), ones);
+  return _mm256_add_epi32(low_sums, _mm256_slli_epi32(high_sums, 4));
 }
 
-// y for kRows rows from r0 of the block and kTokens tokens from t0.
-template <int kBits, int kRows, int kTokens>
-LLAMA4_AVX2 void avx2_tile(const Matrix& w, const RowBlock& block, std::int64_t block_row0,
-                           std::int64_t r0, const Activations& a, std::int64_t t0, float* y) {
-  constexpr std::int64_t kChunk = chunk_inputs(kBits);
-  const int group = w.quant.group_size;
-  const std::int64_t full_chunks = block.row_bytes / kChunkBytes;
-  alignas(32) std::int32_t offsets[kLanes];
-  for (int m = 0; m < kLanes; ++m)
-    offsets[m] = static_cast<std::int32_t>(lane_group_offset(kBits, group, m));
-  const __m256i group_index[2] = {_mm256_load_si256(reinterpret_cast<const __m256i*>(offsets)),
-                                  _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets) + 1)};
-  const std::int8_t* levels[kTokens];
-  const float* lane_scales[kTokens];
-  for (int t = 0; t < kTokens; ++t) {
-    levels[t] = a.levels.data() + (t0 + t) * a.chunks * kChunk;
-    lane_scales[t] = a.lane_scales.data() + (t0 + t) * a.chunks * kLanes;
-  }
-  __m256 acc[kRows][kTokens][2];
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) acc[r][t][0] = acc[r][t][1] = _mm256_setzero_ps();
+LLAMA4_AVX2 __attribute__((always_inline)) inline __m256i broadcast_quad(const std::int8_t* p) {
+  std::int32_t quad;
+  std::memcpy(&quad, p, sizeof quad);
+  return _mm256_set1_epi32(quad);
+}
 
-  alignas(32) std::uint8_t tail[kRows][kChunkBytes];  // the rows' last, partial chunk, zero-padded
-  for (std::int64_t c = 0; c < a.chunks; ++c) {
-    const std::uint8_t* chunk_bytes[kRows];
-    for (int r = 0; r < kRows; ++r) {
-      chunk_bytes[r] = block.row(r0 + r) + c * kChunkBytes;
-      prefetch_to_l2(chunk_bytes[r], kRows * block.row_bytes);
-      if (c < full_chunks) continue;
-      std::memset(tail[r], 0, kChunkBytes);
-      std::memcpy(tail[r], chunk_bytes[r], static_cast<std::size_t>(block.row_bytes % kChunkBytes));
-      chunk_bytes[r] = tail[r];
-    }
-    for (int h = 0; h < 2; ++h) {
-      __m256i act_low[kTokens], act_high[kTokens];
-      __m256 act_scale[kTokens];
-      for (int t = 0; t < kTokens; ++t) {
-        const std::int8_t* act = levels[t] + c * kChunk + h * kHalfBytes;
-        act_low[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act));
-        act_high[t] = kBits == 4
-                          ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act + kChunkBytes))
-                          : act_low[t];
-        act_scale[t] = _mm256_loadu_ps(lane_scales[t] + c * kLanes + h * kHalfLanes);
-      }
-      for (int r = 0; r < kRows; ++r) {
-        const __m256i packed =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_bytes[r] + h * kHalfBytes));
-        const float* chunk_scales = block.row_scales(r0 + r) + c * kChunk / group;
-        const __m256 weight_scale =
-            _mm256_permutevar8x32_ps(_mm256_loadu_ps(chunk_scales), group_index[h]);
-        for (int t = 0; t < kTokens; ++t) {
-          const __m256i sums = half_chunk_sums<kBits>(packed, act_low[t], act_high[t]);
-          const __m256 scale = _mm256_mul_ps(act_scale[t], weight_scale);
-          acc[r][t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[r][t][h]);
-        }
-      }
-    }
-  }
-  for (int r = 0; r < kRows; ++r)
+// acc[t] (the 8 rows' sums for token t) takes block `block`, whose quads are quads[0…kQuads):
+// the exact integer sums of its 32 inputs, then one float step.
+template <int kBits, int kTokens>
+LLAMA4_AVX2 __attribute__((always_inline)) inline void block_step(
+    const __m256i* quads, std::int64_t block, const Activations& a, std::int64_t t0,
+    __m256 weight_scales, __m256 (&acc)[kTokens]) {
+  constexpr std::int64_t kQuads = quads_per_block(kBits);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  __m256i isum[kTokens];
+  for (int t = 0; t < kTokens; ++t) isum[t] = _mm256_setzero_si256();
+  for (std::int64_t j = 0; j < kQuads; ++j) {
+    const __m256i low = _mm256_and_si256(quads[j], nibble);
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(quads[j], 4), nibble);
     for (int t = 0; t < kTokens; ++t) {
-      alignas(32) float lanes[kLanes];
-      _mm256_store_ps(lanes, acc[r][t][0]);
-      _mm256_store_ps(lanes + kHalfLanes, acc[r][t][1]);
-      y[(t0 + t) * w.out_features + block_row0 + r0 + r] =
-          reduce_lanes(lanes) + bias_term(block.row_biases(r0 + r), a, t0 + t);
+      const std::int8_t* act = a.token_levels(t0 + t) + block * kActivationBlock + j * (32 / kBits);
+      const __m256i odd = kBits == 4 ? broadcast_quad(act + 4) : low;
+      isum[t] = _mm256_add_epi32(isum[t], quad_sums<kBits>(low, high, broadcast_quad(act), odd));
     }
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    const __m256 scale =
+        _mm256_mul_ps(weight_scales, _mm256_set1_ps(a.token_scales(t0 + t)[block]));
+    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), scale, acc[t]);
+  }
 }
 
-// Rows per tile for kTokens tokens: 2 · rows · tokens accumulators within the 16 registers, with
-// the activations and temporaries beside them.
-constexpr int Avx2RowsFor(int tokens) {
-  return tokens == 1 ? 4 : (tokens == 2 ? 2 : 1);
+// The 8 rows' scales of block `block`'s weight group.
+LLAMA4_AVX2 __attribute__((always_inline)) inline __m256 block_scales_of(const float* scales,
+                                                                         std::int64_t block,
+                                                                         std::int64_t group) {
+  return _mm256_loadu_ps(scales + block * kActivationBlock / group * kGroupRows);
+}
+
+// v[j] = quad j of the 32-byte chunk at byte c of each row of the group (`valid` bytes of it;
+// rows from `rows` on and bytes past `valid` read as zeros), asking for the same bytes of the
+// next group.
+LLAMA4_AVX2 __attribute__((always_inline)) inline void load_chunk(const std::uint8_t* first_row,
+                                                                  std::int64_t row_bytes, int rows,
+                                                                  std::int64_t c,
+                                                                  std::int64_t valid,
+                                                                  __m256i (&v)[kGroupRows]) {
+  for (int r = 0; r < kGroupRows; ++r) {
+    const std::uint8_t* p = first_row + std::min(r, rows - 1) * row_bytes + c;
+    prefetch_to_l2(p, kGroupRows * row_bytes);
+    if (r >= rows) {
+      v[r] = _mm256_setzero_si256();
+    } else if (valid == kChunk) {
+      v[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    } else {
+      alignas(32) std::uint8_t tail[kChunk] = {};
+      std::memcpy(tail, p, static_cast<std::size_t>(valid));
+      v[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(tail));
+    }
+  }
+  transpose8(v);
+}
+
+// sums[t · 8 + r] (row r of the group, token t0 + t) += the blocks [k0, k0 + blocks) of the
+// panel, in order, with `scales` holding each weight group's 8 row scales.
+template <int kBits, int kTokens>
+LLAMA4_AVX2 void avx2_tile(const __m256i* panel, std::int64_t k0, std::int64_t blocks,
+                           std::int64_t group, const float* scales, const Activations& a,
+                           std::int64_t t0, float* sums) {
+  constexpr std::int64_t kQuads = quads_per_block(kBits);
+  __m256 acc[kTokens];
+  for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_loadu_ps(sums + t * kGroupRows);
+  for (std::int64_t k = 0; k < blocks; ++k)
+    block_step<kBits, kTokens>(panel + k * kQuads, k0 + k, a, t0,
+                               block_scales_of(scales, k0 + k, group), acc);
+  for (int t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
+}
+
+// Decoding (at most kTileTokens tokens): sums[t · 8 + r] = the whole rows' block sums, the quads
+// going from the transpose straight into the dot products, chunk by chunk.
+template <int kBits, int kTokens>
+LLAMA4_AVX2 void avx2_decode_group(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+                                   std::int64_t group, const float* scales, const Activations& a,
+                                   float* sums) {
+  constexpr std::int64_t kQuads = quads_per_block(kBits);
+  constexpr std::int64_t kBlockBytes = kQuads * 4;
+  constexpr std::int64_t kBlocksPerChunk = kChunk / kBlockBytes;
+  __m256 acc[kTokens];
+  for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_ps();
+  for (std::int64_t c = 0; c < row_bytes; c += kChunk) {
+    const std::int64_t valid = std::min(kChunk, row_bytes - c);
+    __m256i v[kGroupRows];
+    load_chunk(first_row, row_bytes, rows, c, valid, v);
+    const std::int64_t first_block = c / kBlockBytes, blocks = valid / kBlockBytes;
+    for (std::int64_t b = 0; b < kBlocksPerChunk; ++b)
+      if (b < blocks)
+        block_step<kBits, kTokens>(v + b * kQuads, first_block + b, a, 0,
+                                   block_scales_of(scales, first_block + b, group), acc);
+  }
+  for (int t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
 
 template <int kBits, int kTokens>
-void avx2_rows(const Matrix& w, const RowBlock& block, std::int64_t block_row0, std::int64_t count,
-               const Activations& a, std::int64_t t0, float* y) {
-  constexpr int kRows = Avx2RowsFor(kTokens);
-  std::int64_t r = 0;
-  for (; r + kRows <= count; r += kRows)
-    avx2_tile<kBits, kRows, kTokens>(w, block, block_row0, r, a, t0, y);
-  for (; r < count; ++r) avx2_tile<kBits, 1, kTokens>(w, block, block_row0, r, a, t0, y);
+void avx2_decode_for(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+                     std::int64_t group, const float* scales, const Activations& a,
+                     std::int64_t tokens, float* sums) {
+  if constexpr (kTokens > 1)
+    if (tokens < kTokens)
+      return avx2_decode_for<kBits, kTokens - 1>(first_row, row_bytes, rows, group, scales, a,
+                                                 tokens, sums);
+  avx2_decode_group<kBits, kTokens>(first_row, row_bytes, rows, group, scales, a, sums);
 }
 
+template <int kBits, int kTokens>
+void avx2_tile_for(const __m256i* panel, std::int64_t k0, std::int64_t blocks, std::int64_t group,
+                   const float* scales, const Activations& a, std::int64_t t0, std::int64_t tokens,
+                   float* sums) {
+  if constexpr (kTokens > 1)
+    if (tokens < kTokens)
+      return avx2_tile_for<kBits, kTokens - 1>(panel, k0, blocks, group, scales, a, t0, tokens,
+                                               sums);
+  avx2_tile<kBits, kTokens>(panel, k0, blocks, group, scales, a, t0, sums);
+}
+
+// out[g · 8 + r] = the value of group g of row r0 + r (zero for rows from `rows` on), from the
+// rows' widened values (`row_values(r)`); `out` has room for the groups rounded up to a multiple
+// of 8 (zeros past the end).
+template <typename RowValues>
+LLAMA4_AVX2 void transpose_groups(const RowBlock& block, std::int64_t r0, int rows,
+                                  RowValues row_values, float* out) {
+  for (std::int64_t g0 = 0; g0 < block.groups; g0 += kGroupRows) {
+    const std::int64_t count = std::min<std::int64_t>(kGroupRows, block.groups - g0);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i v[kGroupRows];
+    for (int r = 0; r < kGroupRows; ++r)
+      v[r] = r < rows ? _mm256_castps_si256(_mm256_maskload_ps(row_values(r0 + r) + g0, mask))
+                      : _mm256_setzero_si256();
+    transpose8(v);
+    for (int j = 0; j < kGroupRows; ++j)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (g0 + j) * kGroupRows), v[j]);
+  }
+}
+
+// Per-thread buffers of a row group.
+struct GroupScratch {
+  alignas(64) __m256i panel[kSliceBytes / 4];  // one quad of every row of the group per vector
+  std::vector<float> scales, biases, sums;     // [groups][8], [groups][8], [tokens][8]
+};
+
+// The 8 (or `rows`) rows from r0 of the block, for every token.
 template <int kBits>
-void avx2_token_tiles(const Matrix& w, const RowBlock& block, std::int64_t row0, std::int64_t count,
-                      const Activations& a, std::int64_t n_tokens, float* y) {
-  std::int64_t t = 0;
-  for (; t + kTileTokens <= n_tokens; t += kTileTokens)
-    avx2_rows<kBits, kTileTokens>(w, block, row0, count, a, t, y);
-  switch (n_tokens - t) {
-    case 1:
-      return avx2_rows<kBits, 1>(w, block, row0, count, a, t, y);
-    case 2:
-      return avx2_rows<kBits, 2>(w, block, row0, count, a, t, y);
-    case 3:
-      return avx2_rows<kBits, 3>(w, block, row0, count, a, t, y);
-    default:
-      return;
+LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t block_row0,
+                            std::int64_t r0, int rows, const Activations& a, std::int64_t n_tokens,
+                            float* y, GroupScratch& s) {
+  const std::int64_t group = w.quant.group_size;
+  const std::int64_t padded_groups = (block.groups + kGroupRows - 1) / kGroupRows * kGroupRows;
+  s.scales.resize(static_cast<std::size_t>(padded_groups * kGroupRows));
+  s.biases.resize(static_cast<std::size_t>(padded_groups * kGroupRows));
+  transpose_groups(
+      block, r0, rows, [&](std::int64_t r) { return block.row_scales(r); }, s.scales.data());
+  transpose_groups(
+      block, r0, rows, [&](std::int64_t r) { return block.row_biases(r); }, s.biases.data());
+  s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
+  const std::uint8_t* first_row = block.row(r0);
+  const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
+  if (n_tokens <= kTileTokens) {
+    avx2_decode_for<kBits, kTileTokens>(first_row, block.row_bytes, rows, group, s.scales.data(), a,
+                                        n_tokens, s.sums.data());
+  } else {
+    for (std::int64_t s0 = 0; s0 < block.row_bytes; s0 += kSliceBytes) {
+      const std::int64_t bytes = std::min(kSliceBytes, block.row_bytes - s0);
+      for (std::int64_t c = 0; c < bytes; c += kChunk) {
+        __m256i v[kGroupRows];
+        load_chunk(first_row, block.row_bytes, rows, s0 + c, std::min(kChunk, bytes - c), v);
+        for (int j = 0; j < kGroupRows; ++j) _mm256_store_si256(s.panel + c / 4 + j, v[j]);
+      }
+      for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
+        avx2_tile_for<kBits, kPromptTileTokens>(
+            s.panel, s0 / bytes_per_block, bytes / bytes_per_block, group, s.scales.data(), a, t,
+            std::min<std::int64_t>(kPromptTileTokens, n_tokens - t),
+            s.sums.data() + t * kGroupRows);
+    }
+  }
+  for (std::int64_t t = 0; t < n_tokens; ++t) {
+    const float* group_sums = a.token_sums(t);
+    __m256 bias = _mm256_setzero_ps();
+    for (std::int64_t g = 0; g < block.groups; ++g)
+      bias = _mm256_fmadd_ps(_mm256_loadu_ps(s.biases.data() + g * kGroupRows),
+                             _mm256_set1_ps(group_sums[g]), bias);
+    alignas(32) float out[kGroupRows];
+    _mm256_store_ps(out, _mm256_add_ps(_mm256_loadu_ps(s.sums.data() + t * kGroupRows), bias));
+    std::copy_n(out, rows, y + t * w.out_features + block_row0 + r0);
   }
 }
 
@@ -162,8 +271,14 @@ bool cpu_runs_avx2_kernel() {
 
 void avx2_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::int64_t count,
                 const Activations& a, std::int64_t n_tokens, float* y) {
-  if (w.quant.bits == 4) return avx2_token_tiles<4>(w, block, row0, count, a, n_tokens, y);
-  avx2_token_tiles<8>(w, block, row0, count, a, n_tokens, y);
+  thread_local GroupScratch scratch;
+  for (std::int64_t r = 0; r < count; r += kGroupRows) {
+    const int rows = static_cast<int>(std::min<std::int64_t>(kGroupRows, count - r));
+    if (w.quant.bits == 4)
+      avx2_group<4>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+    else
+      avx2_group<8>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+  }
 }
 
 #else  // not x86-64 with GCC or Clang: the portable kernel only

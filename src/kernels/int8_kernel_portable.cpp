@@ -1,7 +1,6 @@
-// The portable int8-activation kernel (see int8_kernels.h): one (row, token) at a time, the 16
-// lanes as a plain array. It defines the arithmetic the SIMD kernels must reproduce bit for bit,
-// and runs where neither AVX2 nor AVX-512 VNNI is available.
-#include <algorithm>
+// The portable int8-activation kernel (see int8_kernels.h): one (row, token) at a time. It defines
+// the arithmetic the SIMD kernels must reproduce bit for bit, and runs where neither AVX2 nor
+// AVX-512 VNNI is available.
 #include <cmath>
 
 #include "kernels/int8_kernels.h"
@@ -9,42 +8,34 @@
 namespace llama4::int8 {
 namespace {
 
-// The integer sums of one 64-byte chunk (`valid` bytes of it) into the 16 lanes.
+// Level j of a packed row: a byte of an 8-bit row, a nibble of a 4-bit one (low nibble first).
 template <int kBits>
-void chunk_sums(const std::uint8_t* bytes, const std::int8_t* act, std::int64_t valid,
-                std::int32_t (&sums)[kLanes]) {
-  for (int m = 0; m < kLanes; ++m) sums[m] = 0;
-  for (std::int64_t k = 0; k < valid; ++k) {
-    const std::int32_t packed = bytes[k];
-    if constexpr (kBits == 4)
-      sums[k / 4] += (packed & 0xF) * act[k] + (packed >> 4) * act[kChunkBytes + k];
-    else
-      sums[k / 4] += packed * act[k];
-  }
+std::int32_t level(const std::uint8_t* bytes, std::int64_t j) {
+  if constexpr (kBits == 4) return (bytes[j / 2] >> (j % 2 * 4)) & 0xF;
+  return bytes[j];
 }
 
 template <int kBits>
 float portable_row_token(const Matrix& w, const RowBlock& block, std::int64_t r,
                          const Activations& a, std::int64_t t) {
-  const int group = w.quant.group_size;
-  constexpr std::int64_t kChunk = chunk_inputs(kBits);
+  const std::int64_t group = w.quant.group_size;
   const std::uint8_t* bytes = block.row(r);
   const float* scales = block.row_scales(r);
-  const std::int8_t* levels = a.levels.data() + t * a.chunks * kChunk;
-  const float* lane_scales = a.lane_scales.data() + t * a.chunks * kLanes;
-  std::int64_t group_offset[kLanes];
-  for (int m = 0; m < kLanes; ++m) group_offset[m] = lane_group_offset(kBits, group, m);
-  float lanes[kLanes] = {};
-  for (std::int64_t c = 0; c < a.chunks; ++c) {
-    std::int32_t sums[kLanes];
-    chunk_sums<kBits>(bytes + c * kChunkBytes, levels + c * kChunk,
-                      std::min(kChunkBytes, block.row_bytes - c * kChunkBytes), sums);
-    const float* chunk_scales = scales + c * kChunk / group;
-    for (int m = 0; m < kLanes; ++m)
-      lanes[m] = std::fma(static_cast<float>(sums[m]),
-                          lane_scales[c * kLanes + m] * chunk_scales[group_offset[m]], lanes[m]);
+  const std::int8_t* levels = a.token_levels(t);
+  const float* block_scales = a.token_scales(t);
+  float acc = 0.0f;
+  for (std::int64_t k = 0; k < a.blocks; ++k) {
+    std::int32_t sum = 0;
+    for (std::int64_t j = k * kActivationBlock; j < (k + 1) * kActivationBlock; ++j)
+      sum += level<kBits>(bytes, j) * levels[quad_order(kBits, j)];
+    const float scale = scales[k * kActivationBlock / group] * block_scales[k];
+    acc = std::fma(static_cast<float>(sum), scale, acc);
   }
-  return reduce_lanes(lanes) + bias_term(block.row_biases(r), a, t);
+  const float* biases = block.row_biases(r);
+  const float* sums = a.token_sums(t);
+  float bias = 0.0f;
+  for (std::int64_t g = 0; g < a.groups; ++g) bias = std::fma(biases[g], sums[g], bias);
+  return acc + bias;
 }
 
 }  // namespace

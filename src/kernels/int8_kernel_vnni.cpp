@@ -1,12 +1,17 @@
-// The AVX-512 VNNI int8-activation kernel (see int8_kernels.h): tiles of rows × tokens, one
-// `vpdpbusd` (64 multiply-adds of unsigned weight levels by signed activations) per 64 packed
-// bytes of 8-bit rows and two for 4-bit rows (low and high nibbles).
+// The AVX-512 VNNI int8-activation kernel (see int8_kernels.h): groups of 16 rows, one row per
+// 32-bit lane, over a panel of their quads. Each `vpdpbusd` adds, for all 16 rows, the products of
+// one quad of levels (unsigned) with a token's 4 activations of that quad (signed, broadcast);
+// 8 of them (8-bit rows; 4-bit rows: 4 quads, two nibbles each) cover a block of 32 inputs, whose
+// exact sums then take their one float step. A row group's bytes are transposed into the panel a
+// slice at a time (kSliceBytes of each row), and every token tile passes over the panel.
 //
 // It reads the rows' scales and biases where the checkpoint stores them (bf16, f16 or f32,
-// template parameter kScale), widening 16 at a time in registers: a separate widening pass over
-// them took a fifth of decoding time, most of it waiting for memory no prefetch had asked for.
+// template parameter kScale), widening 16 at a time in registers and transposing them like the
+// levels: a separate widening pass over them took a fifth of decoding time in an earlier kernel,
+// most of it waiting for memory no prefetch had asked for.
 #include <algorithm>
-#include <bit>
+#include <cstring>
+#include <vector>
 
 #include "kernels/int8_kernels.h"
 #include "kernels/prefetch.h"
@@ -24,12 +29,43 @@ namespace llama4::int8 {
 #if LLAMA4_HAVE_VNNI_KERNEL
 namespace {
 
+constexpr int kGroupRows = 16;       // rows of a group: one per 32-bit lane
+constexpr std::int64_t kChunk = 64;  // bytes of each row transposed at a time
+// Tokens per tile of a prompt: 8 sums, 8 integer sums and the weights' temporaries in the 32
+// registers. A stand-alone version of the tile ran 370-374 GOP/s on one core of the test machine
+// (79% of its int8 peak) with 1-3 row groups × 4-8 tokens alike.
+constexpr int kPromptTileTokens = 8;
+
 // GCC 12 reports its own intrinsics' `_mm512_undefined_ps()` pass-through operands as maybe
 // uninitialized once they are inlined here (a known false positive of the compiler's headers).
 #if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+
+// v[r] (32-bit elements 0…15 of row r) becomes v[j] (element j of rows 0…15).
+LLAMA4_VNNI __attribute__((always_inline)) inline void transpose16(__m512i (&v)[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int j = 0; j < 4; ++j) {
+      t[8 * h + j] = _mm512_shuffle_i32x4(u[8 * h + j], u[8 * h + 4 + j], 0x88);
+      t[8 * h + 4 + j] = _mm512_shuffle_i32x4(u[8 * h + j], u[8 * h + 4 + j], 0xdd);
+    }
+  for (int j = 0; j < 8; ++j) {
+    v[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+    v[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+  }
+}
 
 // The scales or biases [index, index + 16) stored as kScale, widened to f32 (exactly, as
 // widen_to_f32 does); lanes outside `mask` read nothing and are zero.
@@ -47,166 +83,338 @@ LLAMA4_VNNI __attribute__((always_inline)) inline __m512 load_widened(const void
   }
 }
 
-// What one tile reads, as base pointers and strides hoisted out of the chunk loop.
-template <int kTokens>
-struct VnniTileInputs {
-  const std::uint8_t* bytes;  // the tile's first row; row r at + r · row_bytes
-  std::int64_t row_bytes;
-  const void* scales;        // the matrix's group scales, stored as the kernel's kScale
-  std::int64_t first_scale;  // index of the tile's first row's first scale; row r at + r · groups
-  std::int64_t groups;
-  int group_shift;                      // log2(group size)
-  __mmask16 chunk_groups, tail_groups;  // groups a full chunk and the row's last chunk cover
-  __m512i group_index;                  // each lane's group, relative to its chunk's first
-  __mmask64 tail_bytes;                 // bytes of the row's last chunk
-  const std::int8_t* levels[kTokens];   // each token's activation levels
-  const float* lane_scales[kTokens];    // each token's activation scale per lane
-};
-
-// Chunk c of every row of the tile, accumulated into acc. kTail: the row's last, partial chunk,
-// read with masks so the loads stay inside the row.
-template <int kBits, DType kScale, int kRows, int kTokens, bool kTail>
-LLAMA4_VNNI __attribute__((always_inline)) inline void vnni_chunk(const VnniTileInputs<kTokens>& in,
-                                                                  std::int64_t c,
-                                                                  __m512 (&acc)[kRows][kTokens]) {
-  constexpr std::int64_t kChunk = chunk_inputs(kBits);
-  constexpr int kActivationVectors = kBits == 4 ? 2 : 1;
-  __m512i act[kTokens][kActivationVectors];
-  __m512 act_scale[kTokens];
-#pragma GCC unroll 8
-  for (int t = 0; t < kTokens; ++t) {
-    for (int v = 0; v < kActivationVectors; ++v)
-      act[t][v] = _mm512_loadu_si512(in.levels[t] + c * kChunk + v * kChunkBytes);
-    act_scale[t] = _mm512_loadu_ps(in.lane_scales[t] + c * kLanes);
-  }
-  const __m512i nibble = _mm512_set1_epi8(0x0F);
-  const std::uint8_t* chunk_bytes = in.bytes + c * kChunkBytes;
-  const std::int64_t chunk_scales = in.first_scale + ((c * kChunk) >> in.group_shift);
-#pragma GCC unroll 8
-  for (int r = 0; r < kRows; ++r) {
-    const std::uint8_t* p = chunk_bytes + r * in.row_bytes;
-    const __m512i packed =
-        kTail ? _mm512_maskz_loadu_epi8(in.tail_bytes, p) : _mm512_loadu_si512(p);
-    prefetch_to_l2(p, kRows * in.row_bytes);
-    const __m512 weight_scale = _mm512_permutexvar_ps(
-        in.group_index, load_widened<kScale>(in.scales, chunk_scales + r * in.groups,
-                                             kTail ? in.tail_groups : in.chunk_groups));
-    __m512i low = packed, high = packed;
-    if constexpr (kBits == 4) {
-      low = _mm512_and_si512(packed, nibble);
-      high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
-    }
-#pragma GCC unroll 8
-    for (int t = 0; t < kTokens; ++t) {
-      __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), low, act[t][0]);
-      if constexpr (kBits == 4) sum = _mm512_dpbusd_epi32(sum, high, act[t][1]);
-      const __m512 scale = _mm512_mul_ps(act_scale[t], weight_scale);
-      acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[r][t]);
-    }
-  }
-}
-
-// bias_term with 16-lane vectors, on one row's stored biases from `first`.
+// out[g · 16 + r] = the value of group g of row r (zero for rows from `rows` on), for the
+// `groups` groups of the matrix's rows from row0: a row group's scales or biases, one vector per
+// weight group. `out` has room for groups rounded up to a multiple of 16 (zeros past the end).
 template <DType kScale>
-LLAMA4_VNNI inline float vnni_bias_term(const void* biases, std::int64_t first,
-                                        const Activations& a, std::int64_t t) {
-  const float* sums = a.group_sums.data() + t * a.groups;
-  __m512 acc = _mm512_setzero_ps();
-  for (std::int64_t g = 0; g < a.groups; g += kLanes) {
-    const std::int64_t count = std::min<std::int64_t>(kLanes, a.groups - g);
+LLAMA4_VNNI void transpose_groups(const void* base, std::int64_t row0, int rows,
+                                  std::int64_t groups, float* out) {
+  for (std::int64_t g0 = 0; g0 < groups; g0 += kGroupRows) {
+    const std::int64_t count = std::min<std::int64_t>(kGroupRows, groups - g0);
     const auto mask = static_cast<__mmask16>((1u << count) - 1u);
-    acc = _mm512_mask3_fmadd_ps(load_widened<kScale>(biases, first + g, mask),
-                                _mm512_maskz_loadu_ps(mask, sums + g), acc, mask);
+    __m512i v[kGroupRows];
+    for (int r = 0; r < kGroupRows; ++r)
+      v[r] = r < rows
+                 ? _mm512_castps_si512(load_widened<kScale>(base, (row0 + r) * groups + g0, mask))
+                 : _mm512_setzero_si512();
+    transpose16(v);
+    for (int j = 0; j < kGroupRows; ++j) _mm512_storeu_si512(out + (g0 + j) * kGroupRows, v[j]);
   }
-  alignas(64) float lanes[kLanes];
-  _mm512_store_ps(lanes, acc);
-  return reduce_lanes(lanes);
 }
 
-// The mask of a chunk's first `groups` groups (at least one: a chunk may lie inside a group).
-__mmask16 group_mask(std::int64_t groups) {
-  return static_cast<__mmask16>((1u << std::max<std::int64_t>(groups, 1)) - 1u);
+// v[j] = quad j of the 64-byte chunk at byte c of each row of the group (`valid` bytes of it;
+// rows from `rows` on and bytes past `valid` read as zeros), asking for the same bytes of the
+// next group.
+LLAMA4_VNNI __attribute__((always_inline)) inline void load_chunk(const std::uint8_t* first_row,
+                                                                  std::int64_t row_bytes, int rows,
+                                                                  std::int64_t c,
+                                                                  std::int64_t valid,
+                                                                  __m512i (&v)[kGroupRows]) {
+  const auto mask =
+      valid == kChunk ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << valid) - 1);
+  for (int r = 0; r < kGroupRows; ++r) {
+    const std::uint8_t* p = first_row + std::min(r, rows - 1) * row_bytes + c;
+    prefetch_to_l2(p, kGroupRows * row_bytes);
+    v[r] = r < rows ? _mm512_maskz_loadu_epi8(mask, p) : _mm512_setzero_si512();
+  }
+  transpose16(v);
 }
 
-template <int kBits, DType kScale, int kRows, int kTokens>
-LLAMA4_VNNI void vnni_tile(const Matrix& w, std::int64_t r0, const Activations& a, std::int64_t t0,
-                           float* y) {
-  const QuantizedData& q = w.quant;
-  const int group = q.group_size;
-  constexpr std::int64_t kChunk = chunk_inputs(kBits);
-  const std::int64_t row_bytes = w.in_features * kBits / 8, groups = w.in_features / group;
-  const std::int64_t full_chunks = row_bytes / kChunkBytes;
-  alignas(64) std::int32_t offsets[kLanes];
-  for (int m = 0; m < kLanes; ++m)
-    offsets[m] = static_cast<std::int32_t>(lane_group_offset(kBits, group, m));
-
-  VnniTileInputs<kTokens> in;
-  in.bytes = reinterpret_cast<const std::uint8_t*>(q.packed) + r0 * row_bytes;
-  in.row_bytes = row_bytes;
-  in.scales = q.scales;
-  in.first_scale = r0 * groups;
-  in.groups = groups;
-  in.group_shift = std::countr_zero(static_cast<unsigned>(group));
-  in.chunk_groups = group_mask(kChunk / group);
-  in.tail_groups = group_mask((w.in_features - full_chunks * kChunk) / group);
-  in.group_index = _mm512_load_si512(offsets);
-  in.tail_bytes = static_cast<__mmask64>((std::uint64_t{1} << (row_bytes % kChunkBytes)) - 1);
-  for (int t = 0; t < kTokens; ++t) {
-    in.levels[t] = a.levels.data() + (t0 + t) * a.chunks * kChunk;
-    in.lane_scales[t] = a.lane_scales.data() + (t0 + t) * a.chunks * kLanes;
+// Builds the panel of the row group's bytes [s0, s0 + bytes) of each row.
+LLAMA4_VNNI void build_panel(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+                             std::int64_t s0, std::int64_t bytes, __m512i* panel) {
+  for (std::int64_t c = 0; c < bytes; c += kChunk) {
+    __m512i v[kGroupRows];
+    load_chunk(first_row, row_bytes, rows, s0 + c, std::min(kChunk, bytes - c), v);
+    for (int j = 0; j < kGroupRows; ++j) _mm512_store_si512(panel + c / 4 + j, v[j]);
   }
-  prefetch_scales_and_biases(q, (r0 + kRows) * groups, kRows * groups);
-  __m512 acc[kRows][kTokens];
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) acc[r][t] = _mm512_setzero_ps();
-  std::int64_t c = 0;
-  for (; c < full_chunks; ++c) vnni_chunk<kBits, kScale, kRows, kTokens, false>(in, c, acc);
-  if (c < a.chunks) vnni_chunk<kBits, kScale, kRows, kTokens, true>(in, c, acc);
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) {
-      alignas(64) float lanes[kLanes];
-      _mm512_store_ps(lanes, acc[r][t]);
-      y[(t0 + t) * w.out_features + r0 + r] =
-          reduce_lanes(lanes) + vnni_bias_term<kScale>(q.biases, (r0 + r) * groups, a, t0 + t);
+}
+
+// acc[t] (the 16 rows' sums for token t) takes block `block`, whose quads are quads[0…kQuads):
+// the exact integer sums of its 32 inputs, then one float step.
+template <int kBits, int kTokens>
+LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
+    const __m512i* quads, std::int64_t block, const std::int8_t* const (&levels)[kTokens],
+    const float* const (&block_scales)[kTokens], const __m512 weight_scales,
+    __m512 (&acc)[kTokens]) {
+  constexpr std::int64_t kQuads = quads_per_block(kBits);
+  constexpr std::int64_t kQuadInputs = 32 / kBits;
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  __m512i isum[kTokens];
+#pragma GCC unroll 8
+  for (int t = 0; t < kTokens; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+  for (std::int64_t j = 0; j < kQuads; ++j) {
+    const __m512i quad = quads[j];
+    const std::int64_t input = block * kActivationBlock + j * kQuadInputs;
+    if constexpr (kBits == 4) {
+      const __m512i low = _mm512_and_si512(quad, nibble);
+      const __m512i high = _mm512_and_si512(_mm512_srli_epi16(quad, 4), nibble);
+#pragma GCC unroll 8
+      for (int t = 0; t < kTokens; ++t) {
+        std::int32_t even, odd;
+        std::memcpy(&even, levels[t] + input, 4);
+        std::memcpy(&odd, levels[t] + input + 4, 4);
+        isum[t] = _mm512_dpbusd_epi32(isum[t], low, _mm512_set1_epi32(even));
+        isum[t] = _mm512_dpbusd_epi32(isum[t], high, _mm512_set1_epi32(odd));
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int t = 0; t < kTokens; ++t) {
+        std::int32_t four;
+        std::memcpy(&four, levels[t] + input, 4);
+        isum[t] = _mm512_dpbusd_epi32(isum[t], quad, _mm512_set1_epi32(four));
+      }
     }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < kTokens; ++t) {
+    const __m512 scale = _mm512_mul_ps(weight_scales, _mm512_set1_ps(block_scales[t][block]));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), scale, acc[t]);
+  }
+}
+
+// The 16 rows' scales of block `block`'s weight group.
+LLAMA4_VNNI __attribute__((always_inline)) inline __m512 block_scales_of(const float* scales,
+                                                                         std::int64_t block,
+                                                                         std::int64_t group) {
+  return _mm512_loadu_ps(scales + block * kActivationBlock / group * kGroupRows);
+}
+
+// sums[t · 16 + r] (row r of the group, token t0 + t) += the blocks [k0, k0 + blocks) of the
+// panel, in order, with `scales` holding each weight group's 16 row scales.
+template <int kBits, int kTokens>
+LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t blocks,
+                           std::int64_t group, const float* scales, const Activations& a,
+                           std::int64_t t0, float* sums) {
+  constexpr std::int64_t kQuads = quads_per_block(kBits);
+  const std::int8_t* levels[kTokens];
+  const float* block_scales[kTokens];
+  __m512 acc[kTokens];
+#pragma GCC unroll 8
+  for (int t = 0; t < kTokens; ++t) {
+    levels[t] = a.token_levels(t0 + t);
+    block_scales[t] = a.token_scales(t0 + t);
+    acc[t] = _mm512_loadu_ps(sums + t * kGroupRows);
+  }
+  for (std::int64_t k = 0; k < blocks; ++k)
+    block_step<kBits, kTokens>(panel + k * kQuads, k0 + k, levels, block_scales,
+                               block_scales_of(scales, k0 + k, group), acc);
+#pragma GCC unroll 8
+  for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + t * kGroupRows, acc[t]);
+}
+
+// Reduces the 16 rows' lane sums of a 64-byte chunk (s[r]: lane m over bytes 4m…4m+3 of row r)
+// to one vector per block of the chunk, lane r holding row r's block sum. Integer adds are exact,
+// so any order gives the sums the panel's dot products give; this one takes half the shuffles of
+// a transpose: pairs of rows, then quads of rows, interleave their lanes as they add, and a
+// 128-bit lane then holds 4 rows' sums over 4 lanes of the chunk.
+template <int kBits>
+LLAMA4_VNNI __attribute__((always_inline)) inline void block_sums(
+    const __m512i (&s)[kGroupRows], __m512i (&blocks)[kChunk / 4 / quads_per_block(kBits)]) {
+  __m512i pairs[8], quads[4];
+  for (int i = 0; i < 8; ++i)
+    pairs[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2 * i], s[2 * i + 1]),
+                                _mm512_unpackhi_epi32(s[2 * i], s[2 * i + 1]));
+  for (int i = 0; i < 4; ++i)
+    quads[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(pairs[2 * i], pairs[2 * i + 1]),
+                                _mm512_unpackhi_epi64(pairs[2 * i], pairs[2 * i + 1]));
+  if constexpr (kBits == 4) {  // a block is a 128-bit lane: gather lane k of the four
+    const __m512i low01 = _mm512_shuffle_i32x4(quads[0], quads[1], 0x44);
+    const __m512i high01 = _mm512_shuffle_i32x4(quads[0], quads[1], 0xEE);
+    const __m512i low23 = _mm512_shuffle_i32x4(quads[2], quads[3], 0x44);
+    const __m512i high23 = _mm512_shuffle_i32x4(quads[2], quads[3], 0xEE);
+    blocks[0] = _mm512_shuffle_i32x4(low01, low23, 0x88);
+    blocks[1] = _mm512_shuffle_i32x4(low01, low23, 0xDD);
+    blocks[2] = _mm512_shuffle_i32x4(high01, high23, 0x88);
+    blocks[3] = _mm512_shuffle_i32x4(high01, high23, 0xDD);
+  } else {  // a block is two 128-bit lanes: add them, then gather
+    const __m512i rows0_7 = _mm512_add_epi32(_mm512_shuffle_i32x4(quads[0], quads[1], 0x88),
+                                             _mm512_shuffle_i32x4(quads[0], quads[1], 0xDD));
+    const __m512i rows8_15 = _mm512_add_epi32(_mm512_shuffle_i32x4(quads[2], quads[3], 0x88),
+                                              _mm512_shuffle_i32x4(quads[2], quads[3], 0xDD));
+    blocks[0] = _mm512_shuffle_i32x4(rows0_7, rows8_15, 0x88);
+    blocks[1] = _mm512_shuffle_i32x4(rows0_7, rows8_15, 0xDD);
+  }
+}
+
+// Decoding (at most kTileTokens tokens): sums[t · 16 + r] = the whole rows' block sums. Each row
+// meets a token's activations of a chunk in one (8-bit) or two (4-bit) dot products straight from
+// memory; block_sums turns the 16 rows' lane sums into the per-block vectors of the panel's
+// order, and the sums stay in registers throughout.
+template <int kBits, int kTokens>
+LLAMA4_VNNI void vnni_decode_group(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+                                   std::int64_t group, const float* scales, const float* biases,
+                                   const Activations& a, float* sums) {
+  constexpr std::int64_t kBlockBytes = quads_per_block(kBits) * 4;
+  constexpr int kBlocksPerChunk = static_cast<int>(kChunk / kBlockBytes);
+  alignas(64) static constexpr std::int32_t kEvenQuads[16] = {0,  2,  4,  6,  8,  10, 12, 14,
+                                                              16, 18, 20, 22, 24, 26, 28, 30};
+  const __m512i even_quads = _mm512_load_si512(kEvenQuads);
+  const __m512i odd_quads = _mm512_add_epi32(even_quads, _mm512_set1_epi32(1));
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  __m512 acc[kTokens], bias[kTokens];
+  for (int t = 0; t < kTokens; ++t) acc[t] = bias[t] = _mm512_setzero_ps();
+  std::int64_t next_group = 0;  // the bias term's next group, taken as the chunks reach it
+  for (std::int64_t c = 0; c < row_bytes; c += kChunk) {
+    const std::int64_t valid = std::min(kChunk, row_bytes - c);
+    // The bias term's steps of the groups starting in this chunk, between the chunk's other work
+    // rather than in one chain of dependent FMAs at the end.
+    for (; next_group * group < (c + valid) * 8 / kBits; ++next_group) {
+      const __m512 group_biases = _mm512_loadu_ps(biases + next_group * kGroupRows);
+      for (int t = 0; t < kTokens; ++t)
+        bias[t] =
+            _mm512_fmadd_ps(group_biases, _mm512_set1_ps(a.token_sums(t)[next_group]), bias[t]);
+    }
+    const auto row_mask =
+        valid == kChunk ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << valid) - 1);
+    const std::int64_t first_block = c / kBlockBytes, blocks = valid / kBlockBytes;
+    for (int t = 0; t < kTokens; ++t) {
+      // The token's activations of the chunk, as the dot products meet them.
+      __m512i act_low, act_high = _mm512_setzero_si512();
+      const std::int8_t* act = a.token_levels(t) + c * 8 / kBits;
+      if constexpr (kBits == 4) {
+        const std::int64_t act_bytes = 2 * valid;
+        const auto mask = [&](std::int64_t from) {
+          const std::int64_t n = std::clamp<std::int64_t>(act_bytes - from, 0, kChunk);
+          return n == kChunk ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << n) - 1);
+        };
+        const __m512i first = _mm512_maskz_loadu_epi8(mask(0), act);
+        const __m512i second = _mm512_maskz_loadu_epi8(mask(kChunk), act + kChunk);
+        act_low = _mm512_permutex2var_epi32(first, even_quads, second);
+        act_high = _mm512_permutex2var_epi32(first, odd_quads, second);
+      } else {
+        act_low = _mm512_maskz_loadu_epi8(row_mask, act);
+      }
+      __m512i lane_sums[kGroupRows];
+      for (int r = 0; r < kGroupRows; ++r) {
+        const std::uint8_t* p = first_row + std::min(r, rows - 1) * row_bytes + c;
+        if (t == 0) prefetch_to_l2(p, kGroupRows * row_bytes);
+        const __m512i packed =
+            r < rows ? _mm512_maskz_loadu_epi8(row_mask, p) : _mm512_setzero_si512();
+        if constexpr (kBits == 4) {
+          const __m512i low = _mm512_and_si512(packed, nibble);
+          const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+          lane_sums[r] = _mm512_dpbusd_epi32(
+              _mm512_dpbusd_epi32(_mm512_setzero_si512(), low, act_low), high, act_high);
+        } else {
+          lane_sums[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), packed, act_low);
+        }
+      }
+      __m512i by_block[kBlocksPerChunk];
+      block_sums<kBits>(lane_sums, by_block);
+      const float* block_scales = a.token_scales(t);
+#pragma GCC unroll 4
+      for (int b = 0; b < kBlocksPerChunk; ++b) {
+        if (b >= blocks) break;
+        const std::int64_t block = first_block + b;
+        const __m512 scale = _mm512_mul_ps(block_scales_of(scales, block, group),
+                                           _mm512_set1_ps(block_scales[block]));
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(by_block[b]), scale, acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < kTokens; ++t)
+    _mm512_storeu_ps(sums + t * kGroupRows, _mm512_add_ps(acc[t], bias[t]));
+}
+
+// y[t · out_features + r] = sums[t · 16 + r] for the group's `rows` rows.
+LLAMA4_VNNI void store_group(const float* sums, std::int64_t n_tokens, int rows,
+                             std::int64_t out_features, float* y) {
+  const auto mask = static_cast<__mmask16>((1u << rows) - 1u);
+  for (std::int64_t t = 0; t < n_tokens; ++t)
+    _mm512_mask_storeu_ps(y + t * out_features, mask, _mm512_loadu_ps(sums + t * kGroupRows));
+}
+
+// sums[t · 16 + r] += the bias term of row r for token t.
+LLAMA4_VNNI void add_bias_terms(const float* biases, std::int64_t groups, const Activations& a,
+                                std::int64_t n_tokens, float* sums) {
+  for (std::int64_t t = 0; t < n_tokens; ++t) {
+    const float* group_sums = a.token_sums(t);
+    __m512 bias = _mm512_setzero_ps();
+    for (std::int64_t g = 0; g < groups; ++g)
+      bias = _mm512_fmadd_ps(_mm512_loadu_ps(biases + g * kGroupRows),
+                             _mm512_set1_ps(group_sums[g]), bias);
+    _mm512_storeu_ps(sums + t * kGroupRows,
+                     _mm512_add_ps(_mm512_loadu_ps(sums + t * kGroupRows), bias));
+  }
 }
 
 #if !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
-// Rows per tile for kTokens tokens: accumulators, activations and temporaries within the 32
-// vector registers; 48 (kRowsPerBlock) is a multiple of each.
-constexpr int VnniRowsFor(int tokens) {
-  return tokens <= 2 ? 8 : (tokens == 3 ? 4 : 3);
+template <int kBits, int kTokens>
+void vnni_tile_for(const __m512i* panel, std::int64_t k0, std::int64_t blocks, std::int64_t group,
+                   const float* scales, const Activations& a, std::int64_t t0, std::int64_t tokens,
+                   float* sums) {
+  if constexpr (kTokens > 1)
+    if (tokens < kTokens)
+      return vnni_tile_for<kBits, kTokens - 1>(panel, k0, blocks, group, scales, a, t0, tokens,
+                                               sums);
+  vnni_tile<kBits, kTokens>(panel, k0, blocks, group, scales, a, t0, sums);
 }
 
-template <int kBits, DType kScale, int kTokens>
-void vnni_rows(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-               std::int64_t t0, float* y) {
-  constexpr int kRows = VnniRowsFor(kTokens);
-  std::int64_t r = row0;
-  for (; r + kRows <= row0 + count; r += kRows)
-    vnni_tile<kBits, kScale, kRows, kTokens>(w, r, a, t0, y);
-  for (; r < row0 + count; ++r) vnni_tile<kBits, kScale, 1, kTokens>(w, r, a, t0, y);
+template <int kBits, int kTokens>
+void vnni_decode_for(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+                     std::int64_t group, const float* scales, const float* biases,
+                     const Activations& a, std::int64_t tokens, float* sums) {
+  if constexpr (kTokens > 1)
+    if (tokens < kTokens)
+      return vnni_decode_for<kBits, kTokens - 1>(first_row, row_bytes, rows, group, scales, biases,
+                                                 a, tokens, sums);
+  vnni_decode_group<kBits, kTokens>(first_row, row_bytes, rows, group, scales, biases, a, sums);
+}
+
+// Per-thread buffers of a row group.
+struct GroupScratch {
+  alignas(64) __m512i panel[kSliceBytes / 4];  // one quad of every row of the group per vector
+  std::vector<float> scales, biases, sums;     // [groups][16], [groups][16], [tokens][16]
+};
+
+// Rows [row0, row0 + rows) (at most 16) for every token.
+template <int kBits, DType kScale>
+void vnni_group(const Matrix& w, std::int64_t row0, int rows, const Activations& a,
+                std::int64_t n_tokens, float* y, GroupScratch& s) {
+  const QuantizedData& q = w.quant;
+  const std::int64_t group = q.group_size, groups = w.in_features / group;
+  const std::int64_t row_bytes = w.in_features * kBits / 8;
+  prefetch_scales_and_biases(q, (row0 + kGroupRows) * groups, kGroupRows * groups);
+  const std::int64_t padded_groups = (groups + kGroupRows - 1) / kGroupRows * kGroupRows;
+  s.scales.resize(static_cast<std::size_t>(padded_groups * kGroupRows));
+  s.biases.resize(static_cast<std::size_t>(padded_groups * kGroupRows));
+  transpose_groups<kScale>(q.scales, row0, rows, groups, s.scales.data());
+  transpose_groups<kScale>(q.biases, row0, rows, groups, s.biases.data());
+  s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
+  const std::uint8_t* first_row =
+      reinterpret_cast<const std::uint8_t*>(q.packed) + row0 * row_bytes;
+  const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
+  if (n_tokens <= kTileTokens) {
+    vnni_decode_for<kBits, kTileTokens>(first_row, row_bytes, rows, group, s.scales.data(),
+                                        s.biases.data(), a, n_tokens, s.sums.data());
+    return store_group(s.sums.data(), n_tokens, rows, w.out_features, y + row0);
+  }
+  const std::int64_t tile = kPromptTileTokens;
+  for (std::int64_t s0 = 0; s0 < row_bytes; s0 += kSliceBytes) {
+    const std::int64_t bytes = std::min(kSliceBytes, row_bytes - s0);
+    build_panel(first_row, row_bytes, rows, s0, bytes, s.panel);
+    for (std::int64_t t = 0; t < n_tokens; t += tile)
+      vnni_tile_for<kBits, kPromptTileTokens>(
+          s.panel, s0 / bytes_per_block, bytes / bytes_per_block, group, s.scales.data(), a, t,
+          std::min(tile, n_tokens - t), s.sums.data() + t * kGroupRows);
+  }
+  add_bias_terms(s.biases.data(), groups, a, n_tokens, s.sums.data());
+  store_group(s.sums.data(), n_tokens, rows, w.out_features, y + row0);
 }
 
 template <int kBits, DType kScale>
-void vnni_token_tiles(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                      std::int64_t n_tokens, float* y) {
-  std::int64_t t = 0;
-  for (; t + kTileTokens <= n_tokens; t += kTileTokens)
-    vnni_rows<kBits, kScale, kTileTokens>(w, row0, count, a, t, y);
-  switch (n_tokens - t) {
-    case 1:
-      return vnni_rows<kBits, kScale, 1>(w, row0, count, a, t, y);
-    case 2:
-      return vnni_rows<kBits, kScale, 2>(w, row0, count, a, t, y);
-    case 3:
-      return vnni_rows<kBits, kScale, 3>(w, row0, count, a, t, y);
-    default:
-      return;
-  }
+void vnni_groups(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
+                 std::int64_t n_tokens, float* y) {
+  thread_local GroupScratch scratch;
+  for (std::int64_t r = row0; r < row0 + count; r += kGroupRows)
+    vnni_group<kBits, kScale>(
+        w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, n_tokens,
+        y, scratch);
 }
 
 template <int kBits>
@@ -214,11 +422,11 @@ void block_for_bits(const Matrix& w, std::int64_t row0, std::int64_t count, cons
                     std::int64_t n_tokens, float* y) {
   switch (w.quant.scale_dtype) {
     case DType::F32:
-      return vnni_token_tiles<kBits, DType::F32>(w, row0, count, a, n_tokens, y);
+      return vnni_groups<kBits, DType::F32>(w, row0, count, a, n_tokens, y);
     case DType::F16:
-      return vnni_token_tiles<kBits, DType::F16>(w, row0, count, a, n_tokens, y);
+      return vnni_groups<kBits, DType::F16>(w, row0, count, a, n_tokens, y);
     default:  // bind_weights admits only float scales: bf16 here
-      return vnni_token_tiles<kBits, DType::BF16>(w, row0, count, a, n_tokens, y);
+      return vnni_groups<kBits, DType::BF16>(w, row0, count, a, n_tokens, y);
   }
 }
 

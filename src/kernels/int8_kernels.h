@@ -3,15 +3,24 @@
 // makes every kernel give bit-identical results. The public entry points are in
 // int8_activations.h; each kernel lives in a file of its own (int8_kernel_*.cpp).
 //
-// Layout of the work: a row is cut into chunks of 64 packed bytes (128 inputs of a 4-bit row,
-// 64 of an 8-bit row), and each chunk feeds 16 lanes of partial sums, lane m owning 8 (4-bit) or
-// 4 (8-bit) consecutive inputs, that is packed bytes 4m…4m+3. For 4-bit rows a byte holds an even
-// input's level in its low nibble and the next odd input's in its high nibble, so the activations
-// are stored per chunk as the 64 even inputs followed by the 64 odd ones: the low and high
-// nibbles of the 64 bytes then meet the activations they multiply in the same byte positions.
-// Each lane's integer sum (exact), times its activation block scale times its weight group scale,
-// joins the lane's float sum with one fused multiply-add; the 16 float sums are added pairwise
-// at the end (reduce_lanes), and the bias term follows (bias_term).
+// The order, for one output row and one token (int8_kernel_portable.cpp spells it out):
+//   acc  = 0;  for each block k of 32 inputs, in order:  acc  = fma(Σ_{j∈k} q_j·a_j, s_g·d_k, acc)
+//   bias = 0;  for each weight group g, in order:         bias = fma(b_g, Σ_{j∈g} x_j, bias)
+//   y = acc + bias
+// with weight levels q, the group scale s_g of block k's group and bias b_g, int8 activations a
+// and their block scale d_k. The integer sums are exact, so a kernel may form them any way it
+// likes; the float steps are sequential per (row, token), so the SIMD kernels hold one row per
+// lane: the rows of a row group (16 for AVX-512, 8 for AVX2) move through the blocks together,
+// and each lane's integer sum covers all 32 inputs of a block before its one float step. An
+// earlier order kept 4 or 8 inputs per lane and so needed a float step per 64 bytes of weights
+// and token; it held prompts near a fifth of the int8 peak.
+//
+// The SIMD kernels transpose a row group's packed bytes in 4-byte units ("quads": 4 levels of an
+// 8-bit row, 8 of a 4-bit row) into a panel whose vector j holds quad j of every row of the
+// group. A 4-bit quad holds inputs 8j…8j+7, the even ones in its low nibbles and the odd ones in
+// its high nibbles, so the activations of 4-bit rows are stored per 8 inputs as the 4 even ones
+// followed by the 4 odd ones (quad order); those of 8-bit rows are stored in order. Each token's
+// 4 activations of a quad are then broadcast against the levels of all rows.
 #pragma once
 
 #include <cmath>
@@ -24,35 +33,41 @@
 
 namespace llama4::int8 {
 
-inline constexpr int kLanes = 16;
-inline constexpr std::int64_t kChunkBytes = 64;
 inline constexpr int kMaxLevel = 127;  // activations are rounded to [-127, 127]
-// Tokens per tile of the batched path (the largest decode batch) and rows per L2 block: 48 rows
-// of 5120 4-bit inputs are 120 KiB of weights, which stay in L2 while every token tile passes.
+// Tokens per tile of a decoding batch (the largest one that counts as decoding) and rows per work
+// item of a prompt: 48 rows of 5120 8-bit inputs are 240 KiB of weights.
 inline constexpr int kTileTokens = 4;
 inline constexpr std::int64_t kRowsPerBlock = 48;
+// Bytes of each row per panel: a row group's panel is 16 KiB (AVX-512) or 8 KiB (AVX2), in L1
+// while every token tile passes over it.
+inline constexpr std::int64_t kSliceBytes = 1024;
 
-constexpr std::int64_t inputs_per_lane(int bits) {
-  return bits == 4 ? 8 : 4;
-}
-constexpr std::int64_t chunk_inputs(int bits) {
-  return kLanes * inputs_per_lane(bits);
+// Quads per block of kActivationBlock inputs.
+constexpr std::int64_t quads_per_block(int bits) {
+  return kActivationBlock * bits / 8 / 4;
 }
 
-// One call's activations: int8 levels in chunk order, the block scale behind each lane, and the
-// exact f32 sums of x per weight group (for the bias term).
+// Where input j of a token lies in its quad-ordered activations (see above).
+constexpr std::int64_t quad_order(int bits, std::int64_t j) {
+  return bits == 4 ? j / 8 * 8 + j % 2 * 4 + j % 8 / 2 : j;
+}
+
+// One call's activations: int8 levels in quad order, one scale per block, and the exact f32 sums
+// of x per weight group (for the bias term).
 struct Activations {
-  std::int64_t chunks = 0, groups = 0;
-  std::vector<std::int8_t> levels;  // [tokens, chunks · chunk_inputs], zero past in_features
-  std::vector<float> lane_scales;   // [tokens, chunks · kLanes]
+  std::int64_t in = 0, blocks = 0, groups = 0;
+  std::vector<std::int8_t> levels;  // [tokens, in]
+  std::vector<float> block_scales;  // [tokens, blocks]
   std::vector<float> group_sums;    // [tokens, groups]
+
+  const std::int8_t* token_levels(std::int64_t t) const { return levels.data() + t * in; }
+  const float* token_scales(std::int64_t t) const { return block_scales.data() + t * blocks; }
+  const float* token_sums(std::int64_t t) const { return group_sums.data() + t * groups; }
 };
 
 // Consecutive output rows with their group scales and biases widened to f32 in one pass (rows
 // are contiguous in the checkpoint, so row r's scales start at r · groups), for the kernels that
-// do not read the stored scales themselves. The scales are padded with zeros so that a 16-float
-// load from any chunk's first group stays inside, and lanes of a row's last, partial chunk that
-// name groups past the row's end read zeros.
+// do not read the stored scales themselves.
 struct RowBlock {
   const std::uint8_t* bytes = nullptr;
   std::int64_t row_bytes = 0, groups = 0;
@@ -70,45 +85,21 @@ void load_rows(const Matrix& w, std::int64_t row0, std::int64_t count, RowBlock&
 inline void prefetch_scales_and_biases(const QuantizedData& q, std::int64_t first,
                                        std::int64_t count) {
   const auto size = static_cast<std::int64_t>(dtype_size(q.scale_dtype));
-  for (std::int64_t byte = 0; byte < count * size; byte += kChunkBytes) {
+  for (std::int64_t byte = 0; byte < count * size; byte += 64) {
     prefetch_to_l2(q.scales, first * size + byte);
     prefetch_to_l2(q.biases, first * size + byte);
   }
-}
-
-// The weight group of lane m of a chunk, relative to the group of the chunk's first input (group
-// sizes and chunk sizes are powers of two, so a chunk starts on a group boundary or inside one
-// group that covers it whole).
-constexpr std::int64_t lane_group_offset(int bits, int group_size, int m) {
-  return m * inputs_per_lane(bits) / group_size;
-}
-
-// The pairwise reduction every kernel ends with.
-inline float reduce_lanes(float lanes[kLanes]) {
-  for (int width = kLanes / 2; width >= 1; width /= 2)
-    for (int i = 0; i < width; ++i) lanes[i] += lanes[i + width];
-  return lanes[0];
-}
-
-// Σ_g b_g · (Σx)_g, in the order every kernel uses: group g joins lane g mod 16 with a fused
-// multiply-add, and the lanes are reduced pairwise.
-inline float bias_term(const float* biases, const Activations& a, std::int64_t t) {
-  const float* sums = a.group_sums.data() + t * a.groups;
-  float lanes[kLanes] = {};
-  for (std::int64_t g = 0; g < a.groups; ++g)
-    lanes[g % kLanes] = std::fma(biases[g], sums[g], lanes[g % kLanes]);
-  return reduce_lanes(lanes);
 }
 
 // The kernels: y[t, row0 + r] for r < count and every token, each the same arithmetic.
 // Portable C++: one (row, token) at a time.
 void portable_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::int64_t count,
                     const Activations& a, std::int64_t n_tokens, float* y);
-// AVX2 (`vpmaddubsw`, 16-bit pair sums widened by `vpmaddwd`): rows × tokens tiles.
+// AVX2 (`vpmaddubsw`, 16-bit pair sums widened by `vpmaddwd`): groups of 8 rows.
 bool cpu_runs_avx2_kernel();
 void avx2_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::int64_t count,
                 const Activations& a, std::int64_t n_tokens, float* y);
-// AVX-512 VNNI (`vpdpbusd`): rows × tokens tiles, reading the stored scales and biases itself.
+// AVX-512 VNNI (`vpdpbusd`): groups of 16 rows, reading the stored scales and biases itself.
 bool cpu_runs_vnni_kernel();
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                 std::int64_t n_tokens, float* y);
