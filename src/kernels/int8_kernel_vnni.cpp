@@ -11,6 +11,7 @@
 // most of it waiting for memory no prefetch had asked for.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kernels/int8_kernels.h"
@@ -36,11 +37,12 @@ constexpr std::int64_t kChunk = 64;  // bytes of each row transposed at a time
 // (79% of its int8 peak) with 1-3 row groups × 4-8 tokens alike.
 constexpr int kPromptTileTokens = 8;
 
-// GCC 12 reports its own intrinsics' `_mm512_undefined_ps()` pass-through operands as maybe
+// GCC 12 reports its own intrinsics' `_mm512_undefined_*()` pass-through operands as
 // uninitialized once they are inlined here (a known false positive of the compiler's headers).
 #if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 // v[r] (32-bit elements 0…15 of row r) becomes v[j] (element j of rows 0…15).
@@ -83,24 +85,82 @@ LLAMA4_VNNI __attribute__((always_inline)) inline __m512 load_widened(const void
   }
 }
 
-// out[g · 16 + r] = the value of group g of row r (zero for rows from `rows` on), for the
-// `groups` groups of the matrix's rows from row0: a row group's scales or biases, one vector per
-// weight group. `out` has room for groups rounded up to a multiple of 16 (zeros past the end).
+// out[g · 16 + r] = the value of weight group g of row row0 + r (zero from `rows` on), for the 16
+// groups from g0, for the scales and the biases of the rows [row0, row0 + rows). For bf16 (the
+// usual dtype) a row's scale and bias of a group share a 32-bit element (scale in the low half,
+// bias in the high), so one transpose serves both, and each becomes a float by a shift or a mask.
 template <DType kScale>
-LLAMA4_VNNI void transpose_groups(const void* base, std::int64_t row0, int rows,
-                                  std::int64_t groups, float* out) {
-  for (std::int64_t g0 = 0; g0 < groups; g0 += kGroupRows) {
-    const std::int64_t count = std::min<std::int64_t>(kGroupRows, groups - g0);
-    const auto mask = static_cast<__mmask16>((1u << count) - 1u);
+LLAMA4_VNNI void transpose_window(const QuantizedData& q, std::int64_t row0, int rows,
+                                  std::int64_t groups, std::int64_t g0, float* scales_out,
+                                  float* biases_out) {
+  const std::int64_t count = std::min<std::int64_t>(kGroupRows, groups - g0);
+  const auto mask = static_cast<__mmask16>((1u << count) - 1u);
+  if constexpr (kScale != DType::BF16) {
+    for (int array = 0; array < 2; ++array) {
+      const void* base = array == 0 ? q.scales : q.biases;
+      float* out = array == 0 ? scales_out : biases_out;
+      __m512i v[kGroupRows];
+      for (int r = 0; r < kGroupRows; ++r)
+        v[r] = r < rows
+                   ? _mm512_castps_si512(load_widened<kScale>(base, (row0 + r) * groups + g0, mask))
+                   : _mm512_setzero_si512();
+      transpose16(v);
+      for (int j = 0; j < kGroupRows; ++j) _mm512_storeu_si512(out + (g0 + j) * kGroupRows, v[j]);
+    }
+  } else {
+    // Groups of the 32-bit elements after unpacking a row's scales and biases (per 128-bit lane).
+    static constexpr int kGroupOf[kGroupRows] = {0, 1, 2, 3, 8,  9,  10, 11,
+                                                 4, 5, 6, 7, 12, 13, 14, 15};
+    const __m512i high_half = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+    const auto* scales = static_cast<const std::uint16_t*>(q.scales);
+    const auto* biases = static_cast<const std::uint16_t*>(q.biases);
     __m512i v[kGroupRows];
-    for (int r = 0; r < kGroupRows; ++r)
-      v[r] = r < rows
-                 ? _mm512_castps_si512(load_widened<kScale>(base, (row0 + r) * groups + g0, mask))
-                 : _mm512_setzero_si512();
+    for (int r = 0; r < kGroupRows; ++r) {
+      if (r >= rows) {
+        v[r] = _mm512_setzero_si512();
+        continue;
+      }
+      const std::int64_t first = (row0 + r) * groups + g0;
+      const __m256i scale = _mm256_maskz_loadu_epi16(mask, scales + first);
+      const __m256i bias = _mm256_maskz_loadu_epi16(mask, biases + first);
+      v[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_unpacklo_epi16(scale, bias)),
+                                _mm256_unpackhi_epi16(scale, bias), 1);
+    }
     transpose16(v);
-    for (int j = 0; j < kGroupRows; ++j) _mm512_storeu_si512(out + (g0 + j) * kGroupRows, v[j]);
+    for (int j = 0; j < kGroupRows; ++j) {
+      const std::int64_t g = g0 + kGroupOf[j];
+      _mm512_storeu_si512(scales_out + g * kGroupRows, _mm512_slli_epi32(v[j], 16));
+      _mm512_storeu_si512(biases_out + g * kGroupRows, _mm512_and_si512(v[j], high_half));
+    }
   }
 }
+
+// A row group's scales and biases as one vector of its 16 rows per weight group (zero for rows
+// past the group's end), built a window of 16 groups at a time: all at once for prompts, and for
+// decoding while the group before it decodes, so that their loads overlap with its work (built
+// between two groups, they stalled on memory for a sixth of decoding time).
+struct GroupScales {
+  std::vector<float> scales, biases;
+  std::int64_t row0 = 0, groups = 0, windows = 0, done = 0;
+  int rows = 0;
+
+  void start(std::int64_t first_row, int row_count, std::int64_t group_count) {
+    row0 = first_row;
+    rows = row_count;
+    groups = group_count;
+    windows = (groups + kGroupRows - 1) / kGroupRows;
+    done = 0;
+    scales.resize(static_cast<std::size_t>(windows * kGroupRows * kGroupRows));
+    biases.resize(static_cast<std::size_t>(windows * kGroupRows * kGroupRows));
+  }
+  // Builds the windows up to `target` (of `windows`).
+  template <DType kScale>
+  void build_until(const QuantizedData& q, std::int64_t target) {
+    for (; done < std::min(target, windows); ++done)
+      transpose_window<kScale>(q, row0, rows, groups, done * kGroupRows, scales.data(),
+                               biases.data());
+  }
+};
 
 // v[j] = quad j of the 64-byte chunk at byte c of each row of the group (`valid` bytes of it;
 // rows from `rows` on and bytes past `valid` read as zeros), asking for the same bytes of the
@@ -204,6 +264,12 @@ LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t b
   for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
 
+// The stored scales and biases of a row group two groups ahead of the one decoding.
+struct ScalesAhead {
+  const void *scales, *biases;
+  std::int64_t bytes;
+};
+
 // Reduces the 16 rows' lane sums of a 64-byte chunk (s[r]: lane m over bytes 4m…4m+3 of row r)
 // to one vector per block of the chunk, lane r holding row r's block sum. Integer adds are exact,
 // so any order gives the sums the panel's dot products give; this one takes half the shuffles of
@@ -242,10 +308,14 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_sums(
 // meets a token's activations of a chunk in one (8-bit) or two (4-bit) dot products straight from
 // memory; block_sums turns the 16 rows' lane sums into the per-block vectors of the panel's
 // order, and the sums stay in registers throughout.
-template <int kBits, int kTokens>
-LLAMA4_VNNI void vnni_decode_group(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
-                                   std::int64_t group, const float* scales, const float* biases,
+template <int kBits, DType kScale, int kTokens>
+LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* first_row,
+                                   std::int64_t row_bytes, int rows, const GroupScales& own,
+                                   GroupScales* pending, const ScalesAhead& ahead,
                                    const Activations& a, float* sums) {
+  const std::int64_t group = q.group_size;
+  const float* scales = own.scales.data();
+  const float* biases = own.biases.data();
   constexpr std::int64_t kBlockBytes = quads_per_block(kBits) * 4;
   constexpr int kBlocksPerChunk = static_cast<int>(kChunk / kBlockBytes);
   alignas(64) static constexpr std::int32_t kEvenQuads[16] = {0,  2,  4,  6,  8,  10, 12, 14,
@@ -256,8 +326,20 @@ LLAMA4_VNNI void vnni_decode_group(const std::uint8_t* first_row, std::int64_t r
   __m512 acc[kTokens], bias[kTokens];
   for (int t = 0; t < kTokens; ++t) acc[t] = bias[t] = _mm512_setzero_ps();
   std::int64_t next_group = 0;  // the bias term's next group, taken as the chunks reach it
+  const std::int64_t chunks = (row_bytes + kChunk - 1) / kChunk;
   for (std::int64_t c = 0; c < row_bytes; c += kChunk) {
     const std::int64_t valid = std::min(kChunk, row_bytes - c);
+    if (pending != nullptr) {
+      pending->build_until<kScale>(q, (c / kChunk + 1) * pending->windows / chunks);
+      // The group after the pending one: a line or two of its scales and biases per chunk (asked
+      // for all at once, most of the requests were dropped beside the rows' own).
+      const std::int64_t lines = ahead.bytes / 64, per_chunk = (lines + chunks - 1) / chunks;
+      for (std::int64_t line = c / kChunk * per_chunk, end = std::min(lines, line + per_chunk);
+           line < end; ++line) {
+        prefetch_to_l2(ahead.scales, line * 64);
+        prefetch_to_l2(ahead.biases, line * 64);
+      }
+    }
     // The bias term's steps of the groups starting in this chunk, between the chunk's other work
     // rather than in one chain of dependent FMAs at the end.
     for (; next_group * group < (c + valid) * 8 / kBits; ++next_group) {
@@ -340,10 +422,6 @@ LLAMA4_VNNI void add_bias_terms(const float* biases, std::int64_t groups, const 
   }
 }
 
-#if !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
 template <int kBits, int kTokens>
 void vnni_tile_for(const __m512i* panel, std::int64_t k0, std::int64_t blocks, std::int64_t group,
                    const float* scales, const Activations& a, std::int64_t t0, std::int64_t tokens,
@@ -355,64 +433,96 @@ void vnni_tile_for(const __m512i* panel, std::int64_t k0, std::int64_t blocks, s
   vnni_tile<kBits, kTokens>(panel, k0, blocks, group, scales, a, t0, sums);
 }
 
-template <int kBits, int kTokens>
-void vnni_decode_for(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
-                     std::int64_t group, const float* scales, const float* biases,
-                     const Activations& a, std::int64_t tokens, float* sums) {
+template <int kBits, DType kScale, int kTokens>
+void vnni_decode_for(const QuantizedData& q, const std::uint8_t* first_row, std::int64_t row_bytes,
+                     int rows, const GroupScales& own, GroupScales* pending,
+                     const ScalesAhead& ahead, const Activations& a, std::int64_t tokens,
+                     float* sums) {
   if constexpr (kTokens > 1)
     if (tokens < kTokens)
-      return vnni_decode_for<kBits, kTokens - 1>(first_row, row_bytes, rows, group, scales, biases,
-                                                 a, tokens, sums);
-  vnni_decode_group<kBits, kTokens>(first_row, row_bytes, rows, group, scales, biases, a, sums);
+      return vnni_decode_for<kBits, kScale, kTokens - 1>(q, first_row, row_bytes, rows, own,
+                                                         pending, ahead, a, tokens, sums);
+  vnni_decode_group<kBits, kScale, kTokens>(q, first_row, row_bytes, rows, own, pending, ahead, a,
+                                            sums);
 }
 
 // Per-thread buffers of a row group.
 struct GroupScratch {
   alignas(64) __m512i panel[kSliceBytes / 4];  // one quad of every row of the group per vector
-  std::vector<float> scales, biases, sums;     // [groups][16], [groups][16], [tokens][16]
+  GroupScales scales[2];                       // the group's and, decoding, the next one's
+  std::vector<float> sums;                     // [tokens][16]
 };
 
-// Rows [row0, row0 + rows) (at most 16) for every token.
+// A prompt: rows [row0, row0 + rows) (at most 16) for every token, slice by slice of their panel.
 template <int kBits, DType kScale>
-void vnni_group(const Matrix& w, std::int64_t row0, int rows, const Activations& a,
-                std::int64_t n_tokens, float* y, GroupScratch& s) {
+void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activations& a,
+                       std::int64_t n_tokens, float* y, GroupScratch& s) {
   const QuantizedData& q = w.quant;
-  const std::int64_t group = q.group_size, groups = w.in_features / group;
+  const std::int64_t groups = w.in_features / q.group_size;
   const std::int64_t row_bytes = w.in_features * kBits / 8;
+  const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
   prefetch_scales_and_biases(q, (row0 + kGroupRows) * groups, kGroupRows * groups);
-  const std::int64_t padded_groups = (groups + kGroupRows - 1) / kGroupRows * kGroupRows;
-  s.scales.resize(static_cast<std::size_t>(padded_groups * kGroupRows));
-  s.biases.resize(static_cast<std::size_t>(padded_groups * kGroupRows));
-  transpose_groups<kScale>(q.scales, row0, rows, groups, s.scales.data());
-  transpose_groups<kScale>(q.biases, row0, rows, groups, s.biases.data());
+  GroupScales& own = s.scales[0];
+  own.start(row0, rows, groups);
+  own.build_until<kScale>(q, own.windows);
   s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
   const std::uint8_t* first_row =
       reinterpret_cast<const std::uint8_t*>(q.packed) + row0 * row_bytes;
-  const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
-  if (n_tokens <= kTileTokens) {
-    vnni_decode_for<kBits, kTileTokens>(first_row, row_bytes, rows, group, s.scales.data(),
-                                        s.biases.data(), a, n_tokens, s.sums.data());
-    return store_group(s.sums.data(), n_tokens, rows, w.out_features, y + row0);
-  }
-  const std::int64_t tile = kPromptTileTokens;
   for (std::int64_t s0 = 0; s0 < row_bytes; s0 += kSliceBytes) {
     const std::int64_t bytes = std::min(kSliceBytes, row_bytes - s0);
     build_panel(first_row, row_bytes, rows, s0, bytes, s.panel);
-    for (std::int64_t t = 0; t < n_tokens; t += tile)
+    for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
       vnni_tile_for<kBits, kPromptTileTokens>(
-          s.panel, s0 / bytes_per_block, bytes / bytes_per_block, group, s.scales.data(), a, t,
-          std::min(tile, n_tokens - t), s.sums.data() + t * kGroupRows);
+          s.panel, s0 / bytes_per_block, bytes / bytes_per_block, q.group_size, own.scales.data(),
+          a, t, std::min<std::int64_t>(kPromptTileTokens, n_tokens - t),
+          s.sums.data() + t * kGroupRows);
   }
-  add_bias_terms(s.biases.data(), groups, a, n_tokens, s.sums.data());
+  add_bias_terms(own.biases.data(), groups, a, n_tokens, s.sums.data());
   store_group(s.sums.data(), n_tokens, rows, w.out_features, y + row0);
+}
+
+// Decoding: rows [row0, row0 + count), group after group, each group's scales built while the one
+// before it decodes.
+template <int kBits, DType kScale>
+void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
+                      std::int64_t n_tokens, float* y, GroupScratch& s) {
+  const QuantizedData& q = w.quant;
+  const std::int64_t groups = w.in_features / q.group_size;
+  const std::int64_t row_bytes = w.in_features * kBits / 8;
+  const std::int64_t end = row0 + count;
+  const auto rows_from = [&](std::int64_t r) {
+    return static_cast<int>(std::min<std::int64_t>(kGroupRows, end - r));
+  };
+  const auto scale_bytes = static_cast<std::int64_t>(dtype_size(q.scale_dtype));
+  s.sums.resize(static_cast<std::size_t>(n_tokens * kGroupRows));
+  GroupScales* own = &s.scales[0];
+  GroupScales* next = &s.scales[1];
+  own->start(row0, rows_from(row0), groups);
+  own->build_until<kScale>(q, own->windows);
+  for (std::int64_t r = row0; r < end; r += kGroupRows) {
+    const std::int64_t after_next = (r + 2 * kGroupRows) * groups * scale_bytes;
+    const ScalesAhead ahead{static_cast<const std::byte*>(q.scales) + after_next,
+                            static_cast<const std::byte*>(q.biases) + after_next,
+                            kGroupRows * groups * scale_bytes};
+    const bool has_next = r + kGroupRows < end;
+    if (has_next) next->start(r + kGroupRows, rows_from(r + kGroupRows), groups);
+    const std::uint8_t* first_row = reinterpret_cast<const std::uint8_t*>(q.packed) + r * row_bytes;
+    vnni_decode_for<kBits, kScale, kTileTokens>(q, first_row, row_bytes, rows_from(r), *own,
+                                                has_next ? next : nullptr, ahead, a, n_tokens,
+                                                s.sums.data());
+    store_group(s.sums.data(), n_tokens, rows_from(r), w.out_features, y + r);
+    std::swap(own, next);
+  }
 }
 
 template <int kBits, DType kScale>
 void vnni_groups(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                  std::int64_t n_tokens, float* y) {
   thread_local GroupScratch scratch;
+  if (n_tokens <= kTileTokens)
+    return vnni_decode_rows<kBits, kScale>(w, row0, count, a, n_tokens, y, scratch);
   for (std::int64_t r = row0; r < row0 + count; r += kGroupRows)
-    vnni_group<kBits, kScale>(
+    vnni_prompt_group<kBits, kScale>(
         w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, n_tokens,
         y, scratch);
 }
@@ -429,6 +539,10 @@ void block_for_bits(const Matrix& w, std::int64_t row0, std::int64_t count, cons
       return vnni_groups<kBits, DType::BF16>(w, row0, count, a, n_tokens, y);
   }
 }
+
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace
 
