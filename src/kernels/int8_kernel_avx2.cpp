@@ -87,7 +87,8 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline void block_step(
     const __m256i low = _mm256_and_si256(quads[j], nibble);
     const __m256i high = _mm256_and_si256(_mm256_srli_epi16(quads[j], 4), nibble);
     for (int t = 0; t < kTokens; ++t) {
-      const std::int8_t* act = a.token_levels(t0 + t) + block * kActivationBlock + j * (32 / kBits);
+      const std::int8_t* act =
+          a.token_levels(t0 + t) + block * kActivationBlock + j * inputs_per_quad(kBits);
       const __m256i odd = kBits == 4 ? broadcast_quad(act + 4) : low;
       isum[t] = _mm256_add_epi32(isum[t], quad_sums<kBits>(low, high, broadcast_quad(act), odd));
     }

@@ -8,11 +8,19 @@
 namespace llama4::int8 {
 namespace {
 
-// Level j of a packed row: a byte of an 8-bit row, a nibble of a 4-bit one (low nibble first).
+// The exact sum of one quad of packed levels (4 bytes) times its activations in quad order: a
+// byte of an 8-bit row is one level; a byte of a 4-bit row holds an even input's level in its low
+// nibble (meeting act[i]) and the next odd input's in its high nibble (meeting act[4 + i]).
 template <int kBits>
-std::int32_t level(const std::uint8_t* bytes, std::int64_t j) {
-  if constexpr (kBits == 4) return (bytes[j / 2] >> (j % 2 * 4)) & 0xF;
-  return bytes[j];
+std::int32_t quad_sum(const std::uint8_t* quad, const std::int8_t* act) {
+  std::int32_t sum = 0;
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (kBits == 4)
+      sum += (quad[i] & 0xF) * act[i] + (quad[i] >> 4) * act[4 + i];
+    else
+      sum += quad[i] * act[i];
+  }
+  return sum;
 }
 
 template <int kBits>
@@ -26,8 +34,9 @@ float portable_row_token(const Matrix& w, const RowBlock& block, std::int64_t r,
   float acc = 0.0f;
   for (std::int64_t k = 0; k < a.blocks; ++k) {
     std::int32_t sum = 0;
-    for (std::int64_t j = k * kActivationBlock; j < (k + 1) * kActivationBlock; ++j)
-      sum += level<kBits>(bytes, j) * levels[quad_order(kBits, j)];
+    for (std::int64_t q = 0; q < quads_per_block(kBits); ++q)
+      sum += quad_sum<kBits>(bytes + (k * quads_per_block(kBits) + q) * 4,
+                             levels + k * kActivationBlock + q * inputs_per_quad(kBits));
     const float scale = scales[k * kActivationBlock / group] * block_scales[k];
     acc = std::fma(static_cast<float>(sum), scale, acc);
   }

@@ -42,9 +42,12 @@ inline constexpr std::int64_t kRowsPerBlock = 48;
 // while every token tile passes over it.
 inline constexpr std::int64_t kSliceBytes = 1024;
 
-// Quads per block of kActivationBlock inputs.
+// Inputs per quad (4 bytes of `bits`-bit levels), and quads per block of kActivationBlock inputs.
+constexpr std::int64_t inputs_per_quad(int bits) {
+  return 4 * 8 / bits;
+}
 constexpr std::int64_t quads_per_block(int bits) {
-  return kActivationBlock * bits / 8 / 4;
+  return kActivationBlock / inputs_per_quad(bits);
 }
 
 // Where input j of a token lies in its quad-ordered activations (see above).
