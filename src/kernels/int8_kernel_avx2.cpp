@@ -170,28 +170,6 @@ LLAMA4_AVX2 void avx2_decode_group(const std::uint8_t* first_row, std::int64_t r
   for (int t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
 
-template <int kBits, int kTokens>
-void avx2_decode_for(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
-                     std::int64_t group, const float* scales, const Activations& a,
-                     std::int64_t tokens, float* sums) {
-  if constexpr (kTokens > 1)
-    if (tokens < kTokens)
-      return avx2_decode_for<kBits, kTokens - 1>(first_row, row_bytes, rows, group, scales, a,
-                                                 tokens, sums);
-  avx2_decode_group<kBits, kTokens>(first_row, row_bytes, rows, group, scales, a, sums);
-}
-
-template <int kBits, int kTokens>
-void avx2_tile_for(const __m256i* panel, std::int64_t k0, std::int64_t blocks, std::int64_t group,
-                   const float* scales, const Activations& a, std::int64_t t0, std::int64_t tokens,
-                   float* sums) {
-  if constexpr (kTokens > 1)
-    if (tokens < kTokens)
-      return avx2_tile_for<kBits, kTokens - 1>(panel, k0, blocks, group, scales, a, t0, tokens,
-                                               sums);
-  avx2_tile<kBits, kTokens>(panel, k0, blocks, group, scales, a, t0, sums);
-}
-
 // out[g · 8 + r] = the value of group g of row r0 + r (zero for rows from `rows` on), from the
 // rows' widened values (`row_values(r)`); `out` has room for the groups rounded up to a multiple
 // of 8 (zeros past the end).
@@ -235,8 +213,10 @@ LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t
   const std::uint8_t* first_row = block.row(r0);
   const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
   if (n_tokens <= kTileTokens) {
-    avx2_decode_for<kBits, kTileTokens>(first_row, block.row_bytes, rows, group, s.scales.data(), a,
-                                        n_tokens, s.sums.data());
+    with_tokens<kTileTokens>(n_tokens, [&](auto k) {
+      avx2_decode_group<kBits, decltype(k)::value>(first_row, block.row_bytes, rows, group,
+                                                   s.scales.data(), a, s.sums.data());
+    });
   } else {
     for (std::int64_t s0 = 0; s0 < block.row_bytes; s0 += kSliceBytes) {
       const std::int64_t bytes = std::min(kSliceBytes, block.row_bytes - s0);
@@ -246,10 +226,11 @@ LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t
         for (int j = 0; j < kGroupRows; ++j) _mm256_store_si256(s.panel + c / 4 + j, v[j]);
       }
       for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
-        avx2_tile_for<kBits, kPromptTileTokens>(
-            s.panel, s0 / bytes_per_block, bytes / bytes_per_block, group, s.scales.data(), a, t,
-            std::min<std::int64_t>(kPromptTileTokens, n_tokens - t),
-            s.sums.data() + t * kGroupRows);
+        with_tokens<kPromptTileTokens>(n_tokens - t, [&](auto k) {
+          avx2_tile<kBits, decltype(k)::value>(s.panel, s0 / bytes_per_block,
+                                               bytes / bytes_per_block, group, s.scales.data(), a,
+                                               t, s.sums.data() + t * kGroupRows);
+        });
     }
   }
   for (std::int64_t t = 0; t < n_tokens; ++t) {

@@ -424,30 +424,6 @@ LLAMA4_VNNI void add_bias_terms(const float* biases, std::int64_t groups, const 
   }
 }
 
-template <int kBits, int kTokens>
-void vnni_tile_for(const __m512i* panel, std::int64_t k0, std::int64_t blocks, std::int64_t group,
-                   const float* scales, const Activations& a, std::int64_t t0, std::int64_t tokens,
-                   float* sums) {
-  if constexpr (kTokens > 1)
-    if (tokens < kTokens)
-      return vnni_tile_for<kBits, kTokens - 1>(panel, k0, blocks, group, scales, a, t0, tokens,
-                                               sums);
-  vnni_tile<kBits, kTokens>(panel, k0, blocks, group, scales, a, t0, sums);
-}
-
-template <int kBits, DType kScale, int kTokens>
-void vnni_decode_for(const QuantizedData& q, const std::uint8_t* first_row, std::int64_t row_bytes,
-                     int rows, const GroupScales& own, GroupScales* pending,
-                     const ScalesAhead& ahead, const Activations& a, std::int64_t tokens,
-                     float* sums) {
-  if constexpr (kTokens > 1)
-    if (tokens < kTokens)
-      return vnni_decode_for<kBits, kScale, kTokens - 1>(q, first_row, row_bytes, rows, own,
-                                                         pending, ahead, a, tokens, sums);
-  vnni_decode_group<kBits, kScale, kTokens>(q, first_row, row_bytes, rows, own, pending, ahead, a,
-                                            sums);
-}
-
 // Per-thread buffers of a row group.
 struct GroupScratch {
   alignas(64) __m512i panel[kSliceBytes / 4];  // one quad of every row of the group per vector
@@ -474,10 +450,11 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
     const std::int64_t bytes = std::min(kSliceBytes, row_bytes - s0);
     build_panel(first_row, row_bytes, rows, s0, bytes, s.panel);
     for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
-      vnni_tile_for<kBits, kPromptTileTokens>(
-          s.panel, s0 / bytes_per_block, bytes / bytes_per_block, q.group_size, own.scales.data(),
-          a, t, std::min<std::int64_t>(kPromptTileTokens, n_tokens - t),
-          s.sums.data() + t * kGroupRows);
+      with_tokens<kPromptTileTokens>(n_tokens - t, [&](auto k) {
+        vnni_tile<kBits, decltype(k)::value>(s.panel, s0 / bytes_per_block, bytes / bytes_per_block,
+                                             q.group_size, own.scales.data(), a, t,
+                                             s.sums.data() + t * kGroupRows);
+      });
   }
   add_bias_terms(own.biases.data(), groups, a, n_tokens, s.sums.data());
   store_group(s.sums.data(), n_tokens, rows, w.out_features, y + row0);
@@ -509,9 +486,11 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
     const bool has_next = r + kGroupRows < end;
     if (has_next) next->start(r + kGroupRows, rows_from(r + kGroupRows), groups);
     const std::uint8_t* first_row = reinterpret_cast<const std::uint8_t*>(q.packed) + r * row_bytes;
-    vnni_decode_for<kBits, kScale, kTileTokens>(q, first_row, row_bytes, rows_from(r), *own,
-                                                has_next ? next : nullptr, ahead, a, n_tokens,
-                                                s.sums.data());
+    with_tokens<kTileTokens>(n_tokens, [&](auto k) {
+      vnni_decode_group<kBits, kScale, decltype(k)::value>(q, first_row, row_bytes, rows_from(r),
+                                                           *own, has_next ? next : nullptr, ahead,
+                                                           a, s.sums.data());
+    });
     store_group(s.sums.data(), n_tokens, rows_from(r), w.out_features, y + r);
     std::swap(own, next);
   }

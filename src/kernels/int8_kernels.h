@@ -25,6 +25,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/int8_activations.h"
@@ -53,6 +54,15 @@ constexpr std::int64_t quads_per_block(int bits) {
 // Where input j of a token lies in its quad-ordered activations (see above).
 constexpr std::int64_t quad_order(int bits, std::int64_t j) {
   return bits == 4 ? j / 8 * 8 + j % 2 * 4 + j % 8 / 2 : j;
+}
+
+// Calls body(std::integral_constant<int, n>{}) for n = min(tokens, kMax) (tokens ≥ 1), so that
+// each tile size is an instantiation of its own.
+template <int kMax, typename Body>
+void with_tokens(std::int64_t tokens, Body&& body) {
+  if constexpr (kMax > 1)
+    if (tokens < kMax) return with_tokens<kMax - 1>(tokens, body);
+  body(std::integral_constant<int, kMax>{});
 }
 
 // One call's activations: int8 levels in quad order, one scale per block, and the exact f32 sums
