@@ -11,7 +11,7 @@
 namespace llama4 {
 
 void axpy(float a, const float* x, float* y, std::int64_t n) {
-#pragma omp simd
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
   for (std::int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
@@ -35,7 +35,14 @@ void rms_norm(const float* x, std::int64_t n, double eps, const Vector* weight, 
   for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * inv_rms * w[i];
 }
 
+void rms_norm_rows(const float* x, std::int64_t rows, std::int64_t n, double eps,
+                   const Vector* weight, float* y) {
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelElements)
+  for (std::int64_t r = 0; r < rows; ++r) rms_norm(x + r * n, n, eps, weight, y + r * n);
+}
+
 void silu_mul(float* gate, const float* up, std::int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= kParallelElements)
   for (std::int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 

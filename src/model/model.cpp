@@ -15,6 +15,7 @@
 #include "kernels/vector_ops.h"
 #include "model/attention.h"
 #include "model/feed_forward.h"
+#include "model/forward_scratch.h"
 #include "model/memory_check.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -180,6 +181,7 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
 
   std::vector<AttentionSegment> segments(steps.size());
   std::vector<float> normed(h.size()), block_out(h.size());
+  ForwardScratch scratch;
   for (std::size_t i = 0; i < plan_.size(); ++i) {
     const LayerSpec& spec = plan_[i];
     const LayerWeights& layer = weights_.layers[i];
@@ -189,21 +191,19 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
       segments[s] = {first_row, n, steps[s].state->position(), &steps[s].state->caches()[i]};
       first_row += n;
     }
-    for (std::int64_t t = 0; t < rows; ++t)
-      rms_norm(h.data() + t * hidden, hidden, config_.rms_norm_eps, &layer.input_norm,
-               normed.data() + t * hidden);
-    attention_block(config_, spec, layer, rope_, segments, normed.data(), rows, block_out.data());
+    rms_norm_rows(h.data(), rows, hidden, config_.rms_norm_eps, &layer.input_norm, normed.data());
+    attention_block(config_, spec, layer, rope_, segments, normed.data(), rows, block_out.data(),
+                    scratch);
     check(block_out, static_cast<std::int64_t>(i), "attention output");
     axpy(1.0f, block_out.data(), h.data(), rows * hidden);
 
-    for (std::int64_t t = 0; t < rows; ++t)
-      rms_norm(h.data() + t * hidden, hidden, config_.rms_norm_eps, &layer.post_attention_norm,
-               normed.data() + t * hidden);
+    rms_norm_rows(h.data(), rows, hidden, config_.rms_norm_eps, &layer.post_attention_norm,
+                  normed.data());
     if (spec.moe)
       moe_block(*layer.moe, config_.num_experts_per_tok, normed.data(), rows, hidden,
-                block_out.data());
+                block_out.data(), scratch);
     else
-      swiglu_block(*layer.dense, normed.data(), rows, block_out.data());
+      swiglu_block(*layer.dense, normed.data(), rows, block_out.data(), scratch);
     check(block_out, static_cast<std::int64_t>(i), spec.moe ? "MoE output" : "feed-forward output");
     axpy(1.0f, block_out.data(), h.data(), rows * hidden);
     check(h, static_cast<std::int64_t>(i), "residual stream");
