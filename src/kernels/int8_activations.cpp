@@ -6,8 +6,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <vector>
 
 #include "kernels/forced_kernel.h"
@@ -18,35 +16,6 @@ namespace llama4 {
 namespace int8 {
 namespace {
 
-// Token t of `a`: its inputs xt rounded per block of kActivationBlock (scale max|x|/127, levels
-// rounded to nearest, ties to even) in quad order for `bits`-bit rows, with each block's scale and
-// the exact per-group sums of x.
-void quantize_token(const float* xt, int bits, int group_size, std::int64_t t, Activations& a) {
-  std::int8_t* levels = a.levels.data() + t * a.in;
-  float* block_scales = a.block_scales.data() + t * a.blocks;
-  for (std::int64_t b = 0; b < a.blocks; ++b) {
-    float max_abs = 0.0f;
-    bool finite = true;
-    for (std::int64_t j = 0; j < kActivationBlock; ++j) {
-      const float v = xt[b * kActivationBlock + j];
-      finite = finite && std::isfinite(v);
-      max_abs = std::max(max_abs, std::fabs(v));
-    }
-    // A block holding Inf or NaN gets a NaN scale and zero levels: its outputs become NaN, as
-    // they would with f32 activations, and no non-finite value is ever converted to an integer.
-    const float scale =
-        finite ? max_abs / static_cast<float>(kMaxLevel) : std::numeric_limits<float>::quiet_NaN();
-    block_scales[b] = scale;
-    for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j) {
-      const float level = !finite || scale == 0.0f ? 0.0f : std::nearbyint(xt[j] / scale);
-      levels[quad_order(bits, j)] = static_cast<std::int8_t>(
-          std::clamp(level, -static_cast<float>(kMaxLevel), static_cast<float>(kMaxLevel)));
-    }
-  }
-  float* sums = a.group_sums.data() + t * a.groups;
-  for (std::int64_t j = 0; j < a.in; ++j) sums[j / group_size] += xt[j];
-}
-
 // Every token of x, the tokens of a prompt split among the threads (each token's rounding is its
 // own, so the split changes nothing in the result).
 Activations quantize_activations(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
@@ -55,11 +24,13 @@ Activations quantize_activations(const float* x, std::int64_t n_tokens, std::int
   a.in = in;
   a.blocks = in / kActivationBlock;
   a.groups = in / group_size;
-  a.levels.assign(static_cast<std::size_t>(n_tokens * in), 0);
-  a.block_scales.assign(static_cast<std::size_t>(n_tokens * a.blocks), 0.0f);
-  a.group_sums.assign(static_cast<std::size_t>(n_tokens * a.groups), 0.0f);
+  a.levels.resize(static_cast<std::size_t>(n_tokens * in));
+  a.block_scales.resize(static_cast<std::size_t>(n_tokens * a.blocks));
+  a.group_sums.resize(static_cast<std::size_t>(n_tokens * a.groups));
 #pragma omp parallel for schedule(static) if (n_tokens > kTileTokens)
-  for (std::int64_t t = 0; t < n_tokens; ++t) quantize_token(x + t * in, bits, group_size, t, a);
+  for (std::int64_t t = 0; t < n_tokens; ++t)
+    round_token(x + t * in, in, bits, group_size, a.levels.data() + t * in,
+                a.block_scales.data() + t * a.blocks, a.group_sums.data() + t * a.groups);
   return a;
 }
 

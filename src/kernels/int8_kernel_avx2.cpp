@@ -32,6 +32,7 @@ namespace {
 constexpr int kGroupRows = 8;         // rows of a group: one per 32-bit lane
 constexpr std::int64_t kChunk = 32;   // bytes of each row transposed at a time
 constexpr int kPromptTileTokens = 4;  // sums and temporaries within the 16 registers
+constexpr int kBiasTileTokens = 8;    // independent FMA chains of the bias term
 
 // v[r] (quads 0…7 of row r) becomes v[j] (quad j of rows 0…7).
 LLAMA4_AVX2 __attribute__((always_inline)) inline void transpose8(__m256i (&v)[8]) {
@@ -190,6 +191,29 @@ LLAMA4_AVX2 void transpose_groups(const RowBlock& block, std::int64_t r0, int ro
   }
 }
 
+// sums[t · 8 + r] += the bias term of row r for tokens t0…t0+kTokens-1. A token's bias term is
+// one chain of FMAs (the fixed order): one token alone would wait on the latency of each, so the
+// tile's chains run side by side.
+template <int kTokens>
+LLAMA4_AVX2 void add_bias_tile(const float* biases, std::int64_t groups, const Activations& a,
+                               std::int64_t t0, float* sums) {
+  __m256 bias[kTokens];
+  const float* group_sums[kTokens];
+  for (int t = 0; t < kTokens; ++t) {
+    bias[t] = _mm256_setzero_ps();
+    group_sums[t] = a.token_sums(t0 + t);
+  }
+  for (std::int64_t g = 0; g < groups; ++g) {
+    const __m256 b = _mm256_loadu_ps(biases + g * kGroupRows);
+    for (int t = 0; t < kTokens; ++t)
+      bias[t] = _mm256_fmadd_ps(b, _mm256_set1_ps(group_sums[t][g]), bias[t]);
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    float* out = sums + (t0 + t) * kGroupRows;
+    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), bias[t]));
+  }
+}
+
 // Per-thread buffers of a row group.
 struct GroupScratch {
   alignas(64) __m256i panel[kSliceBytes / 4];  // one quad of every row of the group per vector
@@ -233,16 +257,12 @@ LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t
         });
     }
   }
-  for (std::int64_t t = 0; t < n_tokens; ++t) {
-    const float* group_sums = a.token_sums(t);
-    __m256 bias = _mm256_setzero_ps();
-    for (std::int64_t g = 0; g < block.groups; ++g)
-      bias = _mm256_fmadd_ps(_mm256_loadu_ps(s.biases.data() + g * kGroupRows),
-                             _mm256_set1_ps(group_sums[g]), bias);
-    alignas(32) float out[kGroupRows];
-    _mm256_store_ps(out, _mm256_add_ps(_mm256_loadu_ps(s.sums.data() + t * kGroupRows), bias));
-    std::copy_n(out, rows, y + t * w.out_features + block_row0 + r0);
-  }
+  for (std::int64_t t = 0; t < n_tokens; t += kBiasTileTokens)
+    with_tokens<kBiasTileTokens>(n_tokens - t, [&](auto k) {
+      add_bias_tile<decltype(k)::value>(s.biases.data(), block.groups, a, t, s.sums.data());
+    });
+  for (std::int64_t t = 0; t < n_tokens; ++t)
+    std::copy_n(s.sums.data() + t * kGroupRows, rows, y + t * w.out_features + block_row0 + r0);
 }
 
 }  // namespace

@@ -410,18 +410,36 @@ LLAMA4_VNNI void store_group(const float* sums, std::int64_t n_tokens, int rows,
     _mm512_mask_storeu_ps(y + t * out_features, mask, _mm512_loadu_ps(sums + t * kGroupRows));
 }
 
-// sums[t · 16 + r] += the bias term of row r for token t.
-LLAMA4_VNNI void add_bias_terms(const float* biases, std::int64_t groups, const Activations& a,
-                                std::int64_t n_tokens, float* sums) {
-  for (std::int64_t t = 0; t < n_tokens; ++t) {
-    const float* group_sums = a.token_sums(t);
-    __m512 bias = _mm512_setzero_ps();
-    for (std::int64_t g = 0; g < groups; ++g)
-      bias = _mm512_fmadd_ps(_mm512_loadu_ps(biases + g * kGroupRows),
-                             _mm512_set1_ps(group_sums[g]), bias);
-    _mm512_storeu_ps(sums + t * kGroupRows,
-                     _mm512_add_ps(_mm512_loadu_ps(sums + t * kGroupRows), bias));
+// sums[t · 16 + r] += the bias term of row r for tokens t0…t0+kTokens-1. A token's bias term is
+// one chain of FMAs (the fixed order), 4 cycles each: one token alone would wait on every group,
+// so the tile's chains run side by side.
+template <int kTokens>
+LLAMA4_VNNI void add_bias_tile(const float* biases, std::int64_t groups, const Activations& a,
+                               std::int64_t t0, float* sums) {
+  __m512 bias[kTokens];
+  const float* group_sums[kTokens];
+  for (int t = 0; t < kTokens; ++t) {
+    bias[t] = _mm512_setzero_ps();
+    group_sums[t] = a.token_sums(t0 + t);
   }
+  for (std::int64_t g = 0; g < groups; ++g) {
+    const __m512 b = _mm512_loadu_ps(biases + g * kGroupRows);
+    for (int t = 0; t < kTokens; ++t)
+      bias[t] = _mm512_fmadd_ps(b, _mm512_set1_ps(group_sums[t][g]), bias[t]);
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    float* out = sums + (t0 + t) * kGroupRows;
+    _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), bias[t]));
+  }
+}
+
+// sums[t · 16 + r] += the bias term of row r for every token t.
+void add_bias_terms(const float* biases, std::int64_t groups, const Activations& a,
+                    std::int64_t n_tokens, float* sums) {
+  for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
+    with_tokens<kPromptTileTokens>(n_tokens - t, [&](auto k) {
+      add_bias_tile<decltype(k)::value>(biases, groups, a, t, sums);
+    });
 }
 
 // Per-thread buffers of a row group.

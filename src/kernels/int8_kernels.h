@@ -78,6 +78,13 @@ struct Activations {
   const float* token_sums(std::int64_t t) const { return group_sums.data() + t * groups; }
 };
 
+// Rounds one token's inputs x[in]: each block of kActivationBlock to int8 with scale max|x|/127
+// (to nearest, ties to even), stored in quad order for `bits`-bit rows (levels[in],
+// block_scales[in / kActivationBlock]), and the f32 sums of x per group of group_size inputs
+// (group_sums[in / group_size]). A block holding Inf or NaN gets a NaN scale and zero levels.
+void round_token(const float* x, std::int64_t in, int bits, int group_size, std::int8_t* levels,
+                 float* block_scales, float* group_sums);
+
 // Consecutive output rows with their group scales and biases widened to f32 in one pass (rows
 // are contiguous in the checkpoint, so row r's scales start at r · groups), for the kernels that
 // do not read the stored scales themselves.
