@@ -8,14 +8,17 @@
 #define HWY_TARGET_INCLUDE "kernels/attention_simd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+// clang-format off: the math functions must follow highway.h, for each target
+#include <hwy/contrib/math/math-inl.h>
+// clang-format on
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/attention_ops.h"
-#include "kernels/vector_ops.h"
 #include "tensor/dtype.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -108,6 +111,37 @@ HWY_INLINE void AddWeighted(const float* weights, const T* const* values, std::i
           hn::Set(df, weights[j]), hn::Set(df, ScalarAsF32(values[j] + c)), hn::Set(df, ctx[c])));
 }
 
+// In-place softmax over a query's n scores: the maximum, e^(s - max) with Highway's Exp and the
+// sum lane by lane, then one multiplication by the sum's inverse. Values past the last whole
+// vector take the same Exp one at a time. The order depends only on n, so a query's weights do
+// not depend on the group it is in.
+HWY_INLINE void Softmax(float* scores, std::int64_t n) {
+  const DF df;
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
+  const std::int64_t whole = n / lanes * lanes;
+  VF max_lanes = hn::Set(df, -std::numeric_limits<float>::infinity());
+  for (std::int64_t i = 0; i < whole; i += lanes)
+    max_lanes = hn::Max(max_lanes, hn::LoadU(df, scores + i));
+  float max_score = hn::GetLane(hn::MaxOfLanes(df, max_lanes));
+  for (std::int64_t i = whole; i < n; ++i) max_score = std::max(max_score, scores[i]);
+  const VF max_vector = hn::Set(df, max_score);
+  VF sum_lanes = hn::Zero(df);
+  for (std::int64_t i = 0; i < whole; i += lanes) {
+    const VF e = hn::Exp(df, hn::Sub(hn::LoadU(df, scores + i), max_vector));
+    hn::StoreU(e, df, scores + i);
+    sum_lanes = hn::Add(sum_lanes, e);
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(df, sum_lanes));
+  for (std::int64_t i = whole; i < n; ++i) {
+    scores[i] = hn::GetLane(hn::Exp(df, hn::Set(df, scores[i] - max_score)));
+    sum += scores[i];
+  }
+  const float inv_sum = 1.0f / sum;
+  for (std::int64_t i = 0; i < whole; i += lanes)
+    hn::StoreU(hn::Mul(hn::LoadU(df, scores + i), hn::Set(df, inv_sum)), df, scores + i);
+  for (std::int64_t i = whole; i < n; ++i) scores[i] *= inv_sum;
+}
+
 // Keys and values in blocks of kKeyBlock, each block read once for the whole group; each query's
 // scores and sums run in its own fixed order (see attention_ops.h).
 template <typename T>
@@ -130,7 +164,7 @@ void AttendGroupOf(const AttentionQuery* queries, std::int64_t n_queries, const 
     }
   for (std::int64_t i = 0; i < n_queries; ++i) {
     const AttentionQuery& query = queries[i];
-    softmax(scores.data() + i * n_keys + query.first, query.last - query.first + 1);
+    Softmax(scores.data() + i * n_keys + query.first, query.last - query.first + 1);
     std::fill_n(query.ctx, head_dim, 0.0f);
   }
   for (std::int64_t p0 = 0; p0 < n_keys; p0 += kKeyBlock)

@@ -1,7 +1,6 @@
-// Element-wise and reduction kernels; see vector_ops.h.
+// Element-wise and reduction kernels; see vector_ops.h (SiLU gating is in silu_simd.cpp).
 #include "kernels/vector_ops.h"
 
-#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -39,22 +38,6 @@ void rms_norm_rows(const float* x, std::int64_t rows, std::int64_t n, double eps
                    const Vector* weight, float* y) {
 #pragma omp parallel for schedule(static) if (rows * n >= kParallelElements)
   for (std::int64_t r = 0; r < rows; ++r) rms_norm(x + r * n, n, eps, weight, y + r * n);
-}
-
-void silu_mul(float* gate, const float* up, std::int64_t n) {
-#pragma omp parallel for schedule(static) if (n >= kParallelElements)
-  for (std::int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-}
-
-void softmax(float* scores, std::int64_t n) {
-  const float max_score = *std::max_element(scores, scores + n);
-  float sum = 0.0f;
-  for (std::int64_t i = 0; i < n; ++i) {
-    scores[i] = std::exp(scores[i] - max_score);
-    sum += scores[i];
-  }
-  const float inv_sum = 1.0f / sum;
-  for (std::int64_t i = 0; i < n; ++i) scores[i] *= inv_sum;
 }
 
 }  // namespace llama4

@@ -1,6 +1,6 @@
 // Small element-wise kernels used between the matrix products: additions, RMS normalisation,
-// SiLU gating, softmax (attention's own loops are in attention_ops.h). All compute in f32 (sums
-// of squares in f64 for stability).
+// SiLU gating (attention's own loops, softmax included, are in attention_ops.h). All compute in f32
+// (sums of squares in f64 for stability).
 #pragma once
 
 #include <cstdint>
@@ -27,8 +27,5 @@ void rms_norm_rows(const float* x, std::int64_t rows, std::int64_t n, double eps
 
 // gate[i] = silu(gate[i]) · up[i], silu(z) = z / (1 + e^-z)
 void silu_mul(float* gate, const float* up, std::int64_t n);
-
-// In-place softmax over n scores.
-void softmax(float* scores, std::int64_t n);
 
 }  // namespace llama4
