@@ -110,9 +110,9 @@ void attend(const QueryGroup& group, const SegmentKv<T>& kv, const AttentionWind
                values.data(), static_cast<std::int64_t>(keys.size()), kv.head_dim, scale);
 }
 
-std::vector<std::uint16_t> to_bf16(const float* values, std::int64_t n) {
-  std::vector<std::uint16_t> out(static_cast<std::size_t>(n));
-  std::transform(values, values + n, out.begin(), f32_to_bf16);
+std::vector<std::uint16_t> to_bf16(const std::vector<float>& values) {
+  std::vector<std::uint16_t> out(values.size());
+  std::transform(values.begin(), values.end(), out.begin(), f32_to_bf16);
   return out;
 }
 
@@ -120,26 +120,26 @@ std::vector<std::uint16_t> to_bf16(const float* values, std::int64_t n) {
 
 void attention_block(const ModelConfig& config, const LayerSpec& spec, const LayerWeights& weights,
                      const RopeTable& rope, std::span<const AttentionSegment> segments,
-                     const float* x, std::int64_t rows, float* out, ForwardScratch& scratch) {
+                     const float* x, std::int64_t rows, float* out) {
   const std::int64_t head_dim = config.head_dim;
   const std::int64_t n_heads = config.num_attention_heads, n_kv = config.num_key_value_heads;
   const std::int64_t q_width = n_heads * head_dim, kv_width = n_kv * head_dim;
   const std::int64_t group_size = config.kv_heads_per_group();
 
-  float* q = scratch_of(scratch.q, static_cast<std::size_t>(rows * q_width));
-  float* k = scratch_of(scratch.k, static_cast<std::size_t>(rows * kv_width));
-  float* v = scratch_of(scratch.v, static_cast<std::size_t>(rows * kv_width));
-  linear(weights.q, x, rows, q);
-  linear(weights.k, x, rows, k);
-  linear(weights.v, x, rows, v);
+  std::vector<float> q(static_cast<std::size_t>(rows * q_width));
+  std::vector<float> k(static_cast<std::size_t>(rows * kv_width));
+  std::vector<float> v(static_cast<std::size_t>(rows * kv_width));
+  linear(weights.q, x, rows, q.data());
+  linear(weights.k, x, rows, k.data());
+  linear(weights.v, x, rows, v.data());
 
   std::vector<QueryGroup> work;
   for (const AttentionSegment& segment : segments) {
 #pragma omp parallel for schedule(static)
     for (std::int64_t t = 0; t < segment.n; ++t) {
       const std::int64_t row = segment.first_row + t;
-      apply_position_transforms(config, spec, rope, q + row * q_width, k + row * kv_width,
-                                segment.start + t);
+      apply_position_transforms(config, spec, rope, q.data() + row * q_width,
+                                k.data() + row * kv_width, segment.start + t);
     }
     for (std::int64_t t = 0; t < segment.n; t += kRowsPerGroup)
       for (std::int64_t h = 0; h < n_kv; ++h)
@@ -152,12 +152,10 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
   const bool any_bf16 =
       std::any_of(segments.begin(), segments.end(),
                   [](const AttentionSegment& s) { return s.cache->type() == KvType::kBf16; });
-  const std::vector<std::uint16_t> k_bf16 =
-      any_bf16 ? to_bf16(k, rows * kv_width) : std::vector<std::uint16_t>();
-  const std::vector<std::uint16_t> v_bf16 =
-      any_bf16 ? to_bf16(v, rows * kv_width) : std::vector<std::uint16_t>();
+  const std::vector<std::uint16_t> k_bf16 = any_bf16 ? to_bf16(k) : std::vector<std::uint16_t>();
+  const std::vector<std::uint16_t> v_bf16 = any_bf16 ? to_bf16(v) : std::vector<std::uint16_t>();
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  float* context = scratch_of(scratch.context, static_cast<std::size_t>(rows * q_width));
+  std::vector<float> context(static_cast<std::size_t>(rows * q_width));
   const auto n_work = static_cast<std::int64_t>(work.size());
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t w = 0; w < n_work; ++w) {
@@ -166,15 +164,15 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
     if (segment.cache->type() == KvType::kBf16)
       attend(group,
              SegmentKv<std::uint16_t>{segment, k_bf16.data(), v_bf16.data(), kv_width, head_dim},
-             spec.window, group_size, q, q_width, scale, context);
+             spec.window, group_size, q.data(), q_width, scale, context.data());
     else
-      attend(group, SegmentKv<float>{segment, k, v, kv_width, head_dim}, spec.window, group_size, q,
-             q_width, scale, context);
+      attend(group, SegmentKv<float>{segment, k.data(), v.data(), kv_width, head_dim}, spec.window,
+             group_size, q.data(), q_width, scale, context.data());
   }
   for (const AttentionSegment& segment : segments)
-    segment.cache->append(k + segment.first_row * kv_width, v + segment.first_row * kv_width,
-                          segment.start, segment.n);
-  linear(weights.o, context, rows, out);
+    segment.cache->append(k.data() + segment.first_row * kv_width,
+                          v.data() + segment.first_row * kv_width, segment.start, segment.n);
+  linear(weights.o, context.data(), rows, out);
 }
 
 }  // namespace llama4

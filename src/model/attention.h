@@ -7,7 +7,6 @@
 
 #include "checkpoint/model_config.h"
 #include "kernels/rope.h"
-#include "model/forward_scratch.h"
 #include "model/kv_cache.h"
 #include "model/layer_plan.h"
 #include "model/weights.h"
@@ -30,9 +29,9 @@ struct AttentionSegment {
 // x: [rows, H] normalised input of every segment; out: [rows, H]. The projections run once over
 // all rows (one pass over the weights for the whole batch); positions, attention and caches are
 // per segment, so a sequence's result does not depend on what else is in the batch. Appends each
-// segment's keys and values to its cache. Uses scratch.q, .k, .v and .context.
+// segment's keys and values to its cache.
 void attention_block(const ModelConfig& config, const LayerSpec& spec, const LayerWeights& weights,
                      const RopeTable& rope, std::span<const AttentionSegment> segments,
-                     const float* x, std::int64_t rows, float* out, ForwardScratch& scratch);
+                     const float* x, std::int64_t rows, float* out);
 
 }  // namespace llama4

@@ -11,16 +11,13 @@
 
 namespace llama4 {
 
-void swiglu_block(const SwiGluWeights& weights, const float* x, std::int64_t n, float* out,
-                  ForwardScratch& scratch) {
+void swiglu_block(const SwiGluWeights& weights, const float* x, std::int64_t n, float* out) {
   const std::int64_t width = weights.gate.out_features;
-  const auto size = static_cast<std::size_t>(n * width);
-  float* gate = scratch_of(scratch.gate, size);
-  float* up = scratch_of(scratch.up, size);
-  linear(weights.gate, x, n, gate);
-  linear(weights.up, x, n, up);
-  silu_mul(gate, up, n * width);
-  linear(weights.down, gate, n, out);
+  std::vector<float> gate(static_cast<std::size_t>(n * width)), up(gate.size());
+  linear(weights.gate, x, n, gate.data());
+  linear(weights.up, x, n, up.data());
+  silu_mul(gate.data(), up.data(), n * width);
+  linear(weights.down, gate.data(), n, out);
 }
 
 namespace {
@@ -32,15 +29,14 @@ struct Routing {
 
 // For each expert, the tokens routed to it and their gates.
 std::vector<std::vector<Routing>> route_tokens(const MoeWeights& weights, std::int64_t top_k,
-                                               const float* x, std::int64_t n,
-                                               std::vector<float>& logits_buffer) {
+                                               const float* x, std::int64_t n) {
   const auto n_experts = static_cast<std::int64_t>(weights.experts.size());
-  float* logits = scratch_of(logits_buffer, static_cast<std::size_t>(n * n_experts));
-  linear(weights.router, x, n, logits);
+  std::vector<float> logits(static_cast<std::size_t>(n * n_experts));
+  linear(weights.router, x, n, logits.data());
   std::vector<std::vector<Routing>> by_expert(static_cast<std::size_t>(n_experts));
   std::vector<std::int64_t> order(static_cast<std::size_t>(n_experts));
   for (std::int64_t t = 0; t < n; ++t) {
-    const float* r = logits + t * n_experts;
+    const float* r = logits.data() + t * n_experts;
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [r](std::int64_t a, std::int64_t b) { return r[a] > r[b]; });
@@ -56,29 +52,30 @@ std::vector<std::vector<Routing>> route_tokens(const MoeWeights& weights, std::i
 }  // namespace
 
 void moe_block(const MoeWeights& weights, std::int64_t top_k, const float* x, std::int64_t n,
-               std::int64_t hidden, float* out, ForwardScratch& scratch) {
-  swiglu_block(weights.shared_expert, x, n, out, scratch);
-  const auto by_expert = route_tokens(weights, top_k, x, n, scratch.router_logits);
+               std::int64_t hidden, float* out) {
+  swiglu_block(weights.shared_expert, x, n, out);
+  const auto by_expert = route_tokens(weights, top_k, x, n);
+  std::vector<float> inputs, outputs;
   for (std::size_t e = 0; e < by_expert.size(); ++e) {
     const std::vector<Routing>& routed = by_expert[e];
     if (routed.empty()) continue;
     const auto count = static_cast<std::int64_t>(routed.size());
-    const auto size = static_cast<std::size_t>(count * hidden);
-    float* inputs = scratch_of(scratch.expert_inputs, size);
-    float* outputs = scratch_of(scratch.expert_outputs, size);
+    inputs.resize(static_cast<std::size_t>(count * hidden));
+    outputs.resize(inputs.size());
     // A token is routed to an expert at most once, so its rows are gathered and added back in
     // parallel without two threads touching the same row.
 #pragma omp parallel for schedule(static) if (count * hidden >= kParallelElements)
     for (std::int64_t i = 0; i < count; ++i) {
       const Routing& route = routed[static_cast<std::size_t>(i)];
       const float* src = x + route.token * hidden;
-      for (std::int64_t d = 0; d < hidden; ++d) inputs[i * hidden + d] = route.gate * src[d];
+      float* dst = inputs.data() + i * hidden;
+      for (std::int64_t d = 0; d < hidden; ++d) dst[d] = route.gate * src[d];
     }
-    swiglu_block(weights.experts[e], inputs, count, outputs, scratch);
+    swiglu_block(weights.experts[e], inputs.data(), count, outputs.data());
 #pragma omp parallel for schedule(static) if (count * hidden >= kParallelElements)
     for (std::int64_t i = 0; i < count; ++i)
-      axpy(1.0f, outputs + i * hidden, out + routed[static_cast<std::size_t>(i)].token * hidden,
-           hidden);
+      axpy(1.0f, outputs.data() + i * hidden,
+           out + routed[static_cast<std::size_t>(i)].token * hidden, hidden);
   }
 }
 

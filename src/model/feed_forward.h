@@ -3,14 +3,12 @@
 
 #include <cstdint>
 
-#include "model/forward_scratch.h"
 #include "model/weights.h"
 
 namespace llama4 {
 
-// out = down( silu(gate x) ⊙ up x ) for n tokens; x, out: [n, H]. Uses scratch.gate and .up.
-void swiglu_block(const SwiGluWeights& weights, const float* x, std::int64_t n, float* out,
-                  ForwardScratch& scratch);
+// out = down( silu(gate x) ⊙ up x ) for n tokens; x, out: [n, H].
+void swiglu_block(const SwiGluWeights& weights, const float* x, std::int64_t n, float* out);
 
 // Llama 4 MoE for n tokens:
 //   router logits r = W_r x; the top_k experts by raw logit are chosen (ties → lower index);
@@ -19,6 +17,6 @@ void swiglu_block(const SwiGluWeights& weights, const float* x, std::int64_t n, 
 //   out = shared_expert(x) + Σ_e expert_e(g_e · x).
 // Tokens are grouped by expert so each expert runs one batched product.
 void moe_block(const MoeWeights& weights, std::int64_t top_k, const float* x, std::int64_t n,
-               std::int64_t hidden, float* out, ForwardScratch& scratch);
+               std::int64_t hidden, float* out);
 
 }  // namespace llama4

@@ -15,7 +15,6 @@
 #include "kernels/vector_ops.h"
 #include "model/attention.h"
 #include "model/feed_forward.h"
-#include "model/forward_scratch.h"
 #include "model/memory_check.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -181,7 +180,6 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
 
   std::vector<AttentionSegment> segments(steps.size());
   std::vector<float> normed(h.size()), block_out(h.size());
-  ForwardScratch scratch;
   for (std::size_t i = 0; i < plan_.size(); ++i) {
     const LayerSpec& spec = plan_[i];
     const LayerWeights& layer = weights_.layers[i];
@@ -192,8 +190,7 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
       first_row += n;
     }
     rms_norm_rows(h.data(), rows, hidden, config_.rms_norm_eps, &layer.input_norm, normed.data());
-    attention_block(config_, spec, layer, rope_, segments, normed.data(), rows, block_out.data(),
-                    scratch);
+    attention_block(config_, spec, layer, rope_, segments, normed.data(), rows, block_out.data());
     check(block_out, static_cast<std::int64_t>(i), "attention output");
     axpy(1.0f, block_out.data(), h.data(), rows * hidden);
 
@@ -201,9 +198,9 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
                   normed.data());
     if (spec.moe)
       moe_block(*layer.moe, config_.num_experts_per_tok, normed.data(), rows, hidden,
-                block_out.data(), scratch);
+                block_out.data());
     else
-      swiglu_block(*layer.dense, normed.data(), rows, block_out.data(), scratch);
+      swiglu_block(*layer.dense, normed.data(), rows, block_out.data());
     check(block_out, static_cast<std::int64_t>(i), spec.moe ? "MoE output" : "feed-forward output");
     axpy(1.0f, block_out.data(), h.data(), rows * hidden);
     check(h, static_cast<std::int64_t>(i), "residual stream");
