@@ -37,17 +37,17 @@ constexpr int kBiasTileTokens = 8;    // independent FMA chains of the bias term
 // v[r] (quads 0…7 of row r) becomes v[j] (quad j of rows 0…7).
 LLAMA4_AVX2 __attribute__((always_inline)) inline void transpose8(__m256i (&v)[8]) {
   __m256i t[8], u[8];
-  for (int i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < 4; ++i) {
     t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
     t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
   }
-  for (int i = 0; i < 2; ++i) {
+  for (std::size_t i = 0; i < 2; ++i) {
     u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
     u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
     u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
     u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
   }
-  for (int j = 0; j < 4; ++j) {
+  for (std::size_t j = 0; j < 4; ++j) {
     v[j] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x20);
     v[4 + j] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x31);
   }
@@ -140,11 +140,11 @@ LLAMA4_AVX2 void avx2_tile(const __m256i* panel, std::int64_t k0, std::int64_t b
                            std::int64_t t0, float* sums) {
   constexpr std::int64_t kQuads = quads_per_block(kBits);
   __m256 acc[kTokens];
-  for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_loadu_ps(sums + t * kGroupRows);
+  for (std::int64_t t = 0; t < kTokens; ++t) acc[t] = _mm256_loadu_ps(sums + t * kGroupRows);
   for (std::int64_t k = 0; k < blocks; ++k)
     block_step<kBits, kTokens>(panel + k * kQuads, k0 + k, a, t0,
                                block_scales_of(scales, k0 + k, group), acc);
-  for (int t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
+  for (std::int64_t t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
 
 // Decoding (at most kTileTokens tokens): sums[t · 8 + r] = the whole rows' block sums, the quads
@@ -168,7 +168,7 @@ LLAMA4_AVX2 void avx2_decode_group(const std::uint8_t* first_row, std::int64_t r
         block_step<kBits, kTokens>(v + b * kQuads, first_block + b, a, 0,
                                    block_scales_of(scales, first_block + b, group), acc);
   }
-  for (int t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
+  for (std::int64_t t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
 
 // out[g · 8 + r] = the value of group g of row r0 + r (zero for rows from `rows` on), from the

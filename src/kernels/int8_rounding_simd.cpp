@@ -32,7 +32,7 @@ HWY_INLINE void StoreQuadOrder4(const std::int8_t* in_order, std::int8_t* out) {
   alignas(16) static constexpr std::int8_t kEvenThenOdd[16] = {0, 2,  4,  6,  1, 3,  5,  7,
                                                                8, 10, 12, 14, 9, 11, 13, 15};
   const auto shuffle = hn::Load(d16, kEvenThenOdd);
-  for (int half = 0; half < 2; ++half)
+  for (std::int64_t half = 0; half < 2; ++half)
     hn::StoreU(hn::TableLookupBytes(hn::LoadU(d16, in_order + 16 * half), shuffle), d16,
                out + 16 * half);
 #endif
