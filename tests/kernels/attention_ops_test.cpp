@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "kernels/attention_ops.h"
-#include "kernels/linear_simd.h"
+#include "kernels/simd_targets.h"
 #include "tensor/dtype.h"
 
 namespace llama4 {
 namespace {
+
+using test::for_each_target;
 
 // `count` rows of n random values, stored as bf16 and as f32 copies of the same values.
 struct Rows {
@@ -40,15 +42,6 @@ Rows make_rows(std::int64_t count, std::int64_t n, std::mt19937& rng) {
     rows.f32_pointers.push_back(rows.f32[j].data());
   }
   return rows;
-}
-
-template <typename Body>
-void for_each_target(Body body) {
-  for (std::int64_t target : simd::available_targets()) {
-    simd::force_target(target);
-    body(simd::target_name(target));
-  }
-  simd::force_target(0);
 }
 
 // A group of queries over one set of keys and values, each with its own visible range.

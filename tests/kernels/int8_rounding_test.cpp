@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "kernels/int8_kernels.h"
-#include "kernels/linear_simd.h"
+#include "kernels/simd_targets.h"
 
 namespace llama4::int8 {
 namespace {
@@ -56,10 +56,9 @@ TEST(Int8RoundingTest, MatchesTheScalarDefinitionOnEveryTarget) {
     for (int group : {32, 64, 128}) {
       const std::int64_t in = 640;
       const std::vector<float> x = test_inputs(in, rng);
-      for (std::int64_t target : simd::available_targets()) {
-        simd::force_target(target);
-        const std::string what = std::to_string(bits) + "-bit g" + std::to_string(group) + " " +
-                                 simd::target_name(target);
+      test::for_each_target([&](const std::string& target) {
+        const std::string what =
+            std::to_string(bits) + "-bit g" + std::to_string(group) + " " + target;
         const Rounded r = round_all(x, bits, group);
         for (std::int64_t b = 0; b < in / kActivationBlock; ++b) {
           float max_abs = 0.0f;
@@ -97,8 +96,7 @@ TEST(Int8RoundingTest, MatchesTheScalarDefinitionOnEveryTarget) {
           else
             EXPECT_NEAR(got, sum, 1e-5 * (1.0 + std::abs(sum))) << what << " group " << g;
         }
-      }
-      simd::force_target(0);
+      });
     }
 }
 

@@ -18,6 +18,7 @@
 #include "kernels/linear.h"
 #include "kernels/linear_simd.h"
 #include "kernels/mlx_quant.h"
+#include "kernels/simd_targets.h"
 #include "kernels/test_matrices.h"
 
 namespace llama4 {
@@ -25,6 +26,7 @@ namespace {
 
 using test::expect_batch_invariant;
 using test::field;
+using test::for_each_target;
 using test::linear_of;
 using test::make_float_matrix;
 using test::make_quantized_matrix;
@@ -62,20 +64,6 @@ void expect_matches_reference(const TestMatrix& t, std::int64_t n_tokens, std::m
     }
 }
 
-// Runs `body` once per SIMD target this CPU supports, then restores the default dispatch.
-template <typename Body>
-void for_each_target(Body body) {
-  const std::vector<std::int64_t> targets = simd::available_targets();
-  ASSERT_FALSE(targets.empty());
-  for (std::int64_t target : targets) {
-    simd::force_target(target);
-    SCOPED_TRACE(simd::target_name(target));
-    EXPECT_EQ(simd::current_target_name(), simd::target_name(target));
-    body();
-  }
-  simd::force_target(0);
-}
-
 TEST(LinearTest, CompilesAVX2AndAVX512TargetsAndABaseline) {
   std::vector<std::string> names;
   for (std::int64_t target : simd::available_targets()) names.push_back(simd::target_name(target));
@@ -87,7 +75,7 @@ TEST(LinearTest, CompilesAVX2AndAVX512TargetsAndABaseline) {
 
 TEST(LinearTest, FloatOutMajorMatchesScalarProduct) {
   std::mt19937 rng(1);
-  for_each_target([&] {
+  for_each_target([&](const std::string&) {
     for (DType dtype : {DType::F32, DType::BF16, DType::F16})
       for (auto [out, in, pad] :
            {std::tuple{7, 37, 0}, std::tuple{33, 64, 5}, std::tuple{9, 131, 3}}) {
@@ -102,7 +90,7 @@ TEST(LinearTest, FloatOutMajorMatchesScalarProduct) {
 
 TEST(LinearTest, FloatInMajorWithRowStrideMatchesScalarProduct) {
   std::mt19937 rng(2);
-  for_each_target([&] {
+  for_each_target([&](const std::string&) {
     for (DType dtype : {DType::F32, DType::BF16, DType::F16})
       for (auto [out, in, pad] :
            {std::tuple{37, 7, 0}, std::tuple{70, 33, 70}, std::tuple{129, 10, 1}}) {
@@ -117,7 +105,7 @@ TEST(LinearTest, FloatInMajorWithRowStrideMatchesScalarProduct) {
 
 TEST(LinearTest, QuantizedRowsMatchScalarDequantization) {
   std::mt19937 rng(3);
-  for_each_target([&] {
+  for_each_target([&](const std::string&) {
     for (int bits : {4, 8})
       for (int group : {16, 32, 64, 128})
         for (std::int64_t out : {1, 6, 13})
@@ -136,7 +124,7 @@ TEST(LinearTest, QuantizedRowsMatchScalarDequantization) {
 
 TEST(LinearTest, BatchedResultsEqualEachTokenAloneBitForBit) {
   std::mt19937 rng(5);
-  for_each_target([&] {
+  for_each_target([&](const std::string&) {
     for (DType dtype : {DType::F32, DType::BF16}) {
       // In-major: 4100 columns (3 column blocks) by 302 inputs (3 row blocks for bf16, 2 leftover).
       expect_batch_invariant(make_float_matrix(dtype, Matrix::Layout::kInMajor, 4100, 302, 3, rng),

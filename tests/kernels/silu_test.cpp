@@ -11,23 +11,16 @@
 #include <string>
 #include <vector>
 
-#include "kernels/linear_simd.h"
+#include "kernels/simd_targets.h"
 #include "kernels/vector_ops.h"
 
 namespace llama4 {
 namespace {
 
+using test::for_each_target;
+
 double silu_times(double z, double u) {
   return z / (1.0 + std::exp(-z)) * u;
-}
-
-template <typename Body>
-void for_each_target(Body body) {
-  for (std::int64_t target : simd::available_targets()) {
-    simd::force_target(target);
-    body(simd::target_name(target));
-  }
-  simd::force_target(0);
 }
 
 TEST(SiluTest, MatchesTheDoubleFormulaOnEveryTarget) {
