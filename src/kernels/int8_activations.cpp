@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "kernels/forced_kernel.h"
@@ -36,6 +37,24 @@ Activations quantize_activations(const float* x, std::int64_t n_tokens, std::int
 
 }  // namespace
 
+void build_token_tiles(const Activations& a, std::int64_t n_tokens, TokenTiles& tiles) {
+  constexpr int kTile = kVnniPromptTile;
+  tiles.units = a.in / 4;
+  tiles.blocks = a.blocks;
+  const std::int64_t count = (n_tokens + kTile - 1) / kTile;
+  tiles.levels.assign(static_cast<std::size_t>(count * tiles.units * TokenTiles::kUnitBytes), 0);
+  tiles.scales.assign(static_cast<std::size_t>(count * tiles.blocks * kTile), 0.0f);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t t = 0; t < n_tokens; ++t) {
+    std::int8_t* levels = tiles.levels.data() + (t / kTile * tiles.units * kTile + t % kTile) * 4;
+    const std::int8_t* own = a.token_levels(t);
+    for (std::int64_t u = 0; u < tiles.units; ++u)
+      std::memcpy(levels + u * TokenTiles::kUnitBytes, own + u * 4, 4);
+    float* scales = tiles.scales.data() + t / kTile * tiles.blocks * kTile + t % kTile;
+    for (std::int64_t b = 0; b < tiles.blocks; ++b) scales[b * kTile] = a.token_scales(t)[b];
+  }
+}
+
 void load_rows(const Matrix& w, std::int64_t row0, std::int64_t count, RowBlock& block) {
   const QuantizedData& q = w.quant;
   block.groups = w.in_features / q.group_size;
@@ -65,14 +84,15 @@ ForcedKernel<Int8Kernel> forced_kernel;
 
 // Rows [row_begin, row_end) for every token, kRowsPerBlock rows at a time (their weights in L2
 // while every token tile passes).
-void rows_all_tokens(const Matrix& w, const Activations& a, std::int64_t row_begin,
-                     std::int64_t row_end, std::int64_t n_tokens, float* y) {
+void rows_all_tokens(const Matrix& w, const Activations& a, const int8::TokenTiles* tiles,
+                     std::int64_t row_begin, std::int64_t row_end, std::int64_t n_tokens,
+                     float* y) {
   thread_local int8::RowBlock block;
   const Int8Kernel kernel = int8_kernel_in_use();
   for (std::int64_t b = row_begin; b < row_end; b += kRowsPerBlock) {
     const std::int64_t count = std::min(kRowsPerBlock, row_end - b);
     if (kernel == Int8Kernel::kVnni) {
-      int8::vnni_block(w, b, count, a, n_tokens, y);
+      int8::vnni_block(w, b, count, a, tiles, n_tokens, y);
       continue;
     }
     const std::int64_t groups = w.in_features / w.quant.group_size;
@@ -133,14 +153,17 @@ void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tok
     {
       const std::int64_t per = (out + threads - 1) / threads;
       const std::int64_t begin = std::min(out, omp_get_thread_num() * per);
-      rows_all_tokens(w, a, begin, std::min(out, begin + per), n_tokens, y);
+      rows_all_tokens(w, a, nullptr, begin, std::min(out, begin + per), n_tokens, y);
     }
     return;
   }
+  int8::TokenTiles tiles;
+  if (int8_kernel_in_use() == Int8Kernel::kVnni) int8::build_token_tiles(a, n_tokens, tiles);
   const std::int64_t blocks = (out + kRowsPerBlock - 1) / kRowsPerBlock;
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < blocks; ++b)
-    rows_all_tokens(w, a, b * kRowsPerBlock, std::min(out, (b + 1) * kRowsPerBlock), n_tokens, y);
+    rows_all_tokens(w, a, &tiles, b * kRowsPerBlock, std::min(out, (b + 1) * kRowsPerBlock),
+                    n_tokens, y);
 }
 
 }  // namespace llama4

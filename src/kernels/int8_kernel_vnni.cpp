@@ -32,10 +32,6 @@ namespace {
 
 constexpr int kGroupRows = 16;       // rows of a group: one per 32-bit lane
 constexpr std::int64_t kChunk = 64;  // bytes of each row transposed at a time
-// Tokens per tile of a prompt: 8 sums, 8 integer sums and the weights' temporaries in the 32
-// registers. A stand-alone version of the tile ran 370-374 GOP/s on one core of the test machine
-// (79% of its int8 peak) with 1-3 row groups × 4-8 tokens alike.
-constexpr int kPromptTileTokens = 8;
 
 // GCC 12 reports its own intrinsics' `_mm512_undefined_*()` pass-through operands as
 // uninitialized once they are inlined here (a known false positive of the compiler's headers).
@@ -191,15 +187,27 @@ LLAMA4_VNNI void build_panel(const std::uint8_t* first_row, std::int64_t row_byt
   }
 }
 
-// acc[t] (the 16 rows' sums for token t) takes block `block`, whose quads are quads[0…kQuads):
-// the exact integer sums of its 32 inputs, then one float step.
+// acc + the dot products of each lane's 4 `levels` with the 4 activations at `p`.
+LLAMA4_VNNI __attribute__((always_inline)) inline __m512i dot_with_broadcast(__m512i acc,
+                                                                             __m512i levels,
+                                                                             const std::int8_t* p) {
+  std::int32_t four;
+  std::memcpy(&four, p, 4);
+  return _mm512_dpbusd_epi32(acc, levels, _mm512_set1_epi32(four));
+}
+
+// acc[t] (the 16 rows' sums for token t of a tile) takes a block whose quads are
+// quads[0…kQuads), with the tile's levels and scales of the block at `levels` and
+// `block_scales` (TokenTiles): the exact integer sums of its 32 inputs, then one float step. 8
+// sums, 8 integer sums and the weights' temporaries fill the 32 registers.
 template <int kBits, int kTokens>
-LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
-    const __m512i* quads, std::int64_t block, const std::int8_t* const (&levels)[kTokens],
-    const float* const (&block_scales)[kTokens], const __m512 weight_scales,
-    __m512 (&acc)[kTokens]) {
+LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(const __m512i* quads,
+                                                                  const std::int8_t* levels,
+                                                                  const float* block_scales,
+                                                                  const __m512 weight_scales,
+                                                                  __m512 (&acc)[kTokens]) {
   constexpr std::int64_t kQuads = quads_per_block(kBits);
-  constexpr std::int64_t kQuadInputs = inputs_per_quad(kBits);
+  constexpr std::int64_t kUnit = TokenTiles::kUnitBytes;
   const __m512i nibble = _mm512_set1_epi8(0x0F);
   __m512i isum[kTokens];
 #pragma GCC unroll 8
@@ -207,30 +215,23 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
 #pragma GCC unroll 8
   for (std::int64_t j = 0; j < kQuads; ++j) {
     const __m512i quad = quads[j];
-    const std::int64_t input = block * kActivationBlock + j * kQuadInputs;
     if constexpr (kBits == 4) {
       const __m512i low = _mm512_and_si512(quad, nibble);
       const __m512i high = _mm512_and_si512(_mm512_srli_epi16(quad, 4), nibble);
 #pragma GCC unroll 8
       for (int t = 0; t < kTokens; ++t) {
-        std::int32_t even, odd;
-        std::memcpy(&even, levels[t] + input, 4);
-        std::memcpy(&odd, levels[t] + input + 4, 4);
-        isum[t] = _mm512_dpbusd_epi32(isum[t], low, _mm512_set1_epi32(even));
-        isum[t] = _mm512_dpbusd_epi32(isum[t], high, _mm512_set1_epi32(odd));
+        isum[t] = dot_with_broadcast(isum[t], low, levels + 2 * j * kUnit + t * 4);
+        isum[t] = dot_with_broadcast(isum[t], high, levels + (2 * j + 1) * kUnit + t * 4);
       }
     } else {
 #pragma GCC unroll 8
-      for (int t = 0; t < kTokens; ++t) {
-        std::int32_t four;
-        std::memcpy(&four, levels[t] + input, 4);
-        isum[t] = _mm512_dpbusd_epi32(isum[t], quad, _mm512_set1_epi32(four));
-      }
+      for (int t = 0; t < kTokens; ++t)
+        isum[t] = dot_with_broadcast(isum[t], quad, levels + j * kUnit + t * 4);
     }
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) {
-    const __m512 scale = _mm512_mul_ps(weight_scales, _mm512_set1_ps(block_scales[t][block]));
+    const __m512 scale = _mm512_mul_ps(weight_scales, _mm512_set1_ps(block_scales[t]));
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), scale, acc[t]);
   }
 }
@@ -243,24 +244,22 @@ LLAMA4_VNNI __attribute__((always_inline)) inline __m512 block_scales_of(const f
 }
 
 // sums[t · 16 + r] (row r of the group, token t0 + t) += the blocks [k0, k0 + blocks) of the
-// panel, in order, with `scales` holding each weight group's 16 row scales.
+// panel, in order, with `scales` holding each weight group's 16 row scales; t0 starts a tile.
 template <int kBits, int kTokens>
 LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t blocks,
-                           std::int64_t group, const float* scales, const Activations& a,
+                           std::int64_t group, const float* scales, const TokenTiles& tiles,
                            std::int64_t t0, float* sums) {
   constexpr std::int64_t kQuads = quads_per_block(kBits);
-  const std::int8_t* levels[kTokens];
-  const float* block_scales[kTokens];
+  constexpr std::int64_t kBlockUnits = kActivationBlock / 4;
+  const std::int8_t* levels = tiles.tile_levels(t0 / kVnniPromptTile);
+  const float* block_scales = tiles.tile_scales(t0 / kVnniPromptTile);
   __m512 acc[kTokens];
 #pragma GCC unroll 8
-  for (int t = 0; t < kTokens; ++t) {
-    levels[t] = a.token_levels(t0 + t);
-    block_scales[t] = a.token_scales(t0 + t);
-    acc[t] = _mm512_loadu_ps(sums + t * kGroupRows);
-  }
+  for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_loadu_ps(sums + t * kGroupRows);
   for (std::int64_t k = 0; k < blocks; ++k)
-    block_step<kBits, kTokens>(panel + k * kQuads, k0 + k, levels, block_scales,
-                               block_scales_of(scales, k0 + k, group), acc);
+    block_step<kBits, kTokens>(
+        panel + k * kQuads, levels + (k0 + k) * kBlockUnits * TokenTiles::kUnitBytes,
+        block_scales + (k0 + k) * kVnniPromptTile, block_scales_of(scales, k0 + k, group), acc);
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
@@ -436,8 +435,8 @@ LLAMA4_VNNI void add_bias_tile(const float* biases, std::int64_t groups, const A
 // sums[t · 16 + r] += the bias term of row r for every token t.
 void add_bias_terms(const float* biases, std::int64_t groups, const Activations& a,
                     std::int64_t n_tokens, float* sums) {
-  for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
-    with_tokens<kPromptTileTokens>(n_tokens - t, [&](auto k) {
+  for (std::int64_t t = 0; t < n_tokens; t += kVnniPromptTile)
+    with_tokens<kVnniPromptTile>(n_tokens - t, [&](auto k) {
       add_bias_tile<decltype(k)::value>(biases, groups, a, t, sums);
     });
 }
@@ -452,7 +451,7 @@ struct GroupScratch {
 // A prompt: rows [row0, row0 + rows) (at most 16) for every token, slice by slice of their panel.
 template <int kBits, DType kScale>
 void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activations& a,
-                       std::int64_t n_tokens, float* y, GroupScratch& s) {
+                       const TokenTiles& tiles, std::int64_t n_tokens, float* y, GroupScratch& s) {
   const QuantizedData& q = w.quant;
   const std::int64_t groups = w.in_features / q.group_size;
   const std::int64_t row_bytes = w.in_features * kBits / 8;
@@ -467,10 +466,10 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
   for (std::int64_t s0 = 0; s0 < row_bytes; s0 += kSliceBytes) {
     const std::int64_t bytes = std::min(kSliceBytes, row_bytes - s0);
     build_panel(first_row, row_bytes, rows, s0, bytes, s.panel);
-    for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
-      with_tokens<kPromptTileTokens>(n_tokens - t, [&](auto k) {
+    for (std::int64_t t = 0; t < n_tokens; t += kVnniPromptTile)
+      with_tokens<kVnniPromptTile>(n_tokens - t, [&](auto k) {
         vnni_tile<kBits, decltype(k)::value>(s.panel, s0 / bytes_per_block, bytes / bytes_per_block,
-                                             q.group_size, own.scales.data(), a, t,
+                                             q.group_size, own.scales.data(), tiles, t,
                                              s.sums.data() + t * kGroupRows);
       });
   }
@@ -516,26 +515,26 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
 
 template <int kBits, DType kScale>
 void vnni_groups(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                 std::int64_t n_tokens, float* y) {
+                 const TokenTiles* tiles, std::int64_t n_tokens, float* y) {
   thread_local GroupScratch scratch;
   if (n_tokens <= kTileTokens)
     return vnni_decode_rows<kBits, kScale>(w, row0, count, a, n_tokens, y, scratch);
   for (std::int64_t r = row0; r < row0 + count; r += kGroupRows)
     vnni_prompt_group<kBits, kScale>(
-        w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, n_tokens,
-        y, scratch);
+        w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, *tiles,
+        n_tokens, y, scratch);
 }
 
 template <int kBits>
 void block_for_bits(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                    std::int64_t n_tokens, float* y) {
+                    const TokenTiles* tiles, std::int64_t n_tokens, float* y) {
   switch (w.quant.scale_dtype) {
     case DType::F32:
-      return vnni_groups<kBits, DType::F32>(w, row0, count, a, n_tokens, y);
+      return vnni_groups<kBits, DType::F32>(w, row0, count, a, tiles, n_tokens, y);
     case DType::F16:
-      return vnni_groups<kBits, DType::F16>(w, row0, count, a, n_tokens, y);
+      return vnni_groups<kBits, DType::F16>(w, row0, count, a, tiles, n_tokens, y);
     default:  // bind_weights admits only float scales: bf16 here
-      return vnni_groups<kBits, DType::BF16>(w, row0, count, a, n_tokens, y);
+      return vnni_groups<kBits, DType::BF16>(w, row0, count, a, tiles, n_tokens, y);
   }
 }
 
@@ -551,9 +550,9 @@ bool cpu_runs_vnni_kernel() {
 }
 
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                std::int64_t n_tokens, float* y) {
-  if (w.quant.bits == 4) return block_for_bits<4>(w, row0, count, a, n_tokens, y);
-  block_for_bits<8>(w, row0, count, a, n_tokens, y);
+                const TokenTiles* tiles, std::int64_t n_tokens, float* y) {
+  if (w.quant.bits == 4) return block_for_bits<4>(w, row0, count, a, tiles, n_tokens, y);
+  block_for_bits<8>(w, row0, count, a, tiles, n_tokens, y);
 }
 
 #else  // not x86-64 with GCC or Clang: the portable kernel only
@@ -562,8 +561,8 @@ bool cpu_runs_vnni_kernel() {
   return false;
 }
 
-void vnni_block(const Matrix&, std::int64_t, std::int64_t, const Activations&, std::int64_t,
-                float*) {}
+void vnni_block(const Matrix&, std::int64_t, std::int64_t, const Activations&, const TokenTiles*,
+                std::int64_t, float*) {}
 
 #endif
 
