@@ -6,7 +6,6 @@
 #include <memory>
 
 #include "command.h"
-#include "util/allocator_tuning.h"
 #include "util/error.h"
 
 namespace llama4::cli {
@@ -18,7 +17,6 @@ std::vector<CommandInfo>& command_registry() {
 
 int main(int argc, char** argv) {
   using namespace llama4::cli;
-  llama4::keep_freed_memory_for_reuse();
   CLI::App app{"llama4 — inference for Llama 4 text models", "llama4"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "llama4.cpp 0.1.0");
