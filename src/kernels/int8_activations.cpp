@@ -17,11 +17,10 @@ namespace llama4 {
 namespace int8 {
 namespace {
 
-// Every token of x, the tokens of a prompt split among the threads (each token's rounding is its
-// own, so the split changes nothing in the result).
-Activations quantize_activations(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
-                                 int group_size) {
-  Activations a;
+// Every token of x into `a`, the tokens of a prompt split among the threads (each token's
+// rounding is its own, so the split changes nothing in the result).
+void quantize_activations(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
+                          int group_size, Activations& a) {
   a.in = in;
   a.blocks = in / kActivationBlock;
   a.groups = in / group_size;
@@ -32,7 +31,6 @@ Activations quantize_activations(const float* x, std::int64_t n_tokens, std::int
   for (std::int64_t t = 0; t < n_tokens; ++t)
     round_token(x + t * in, in, bits, group_size, a.levels.data() + t * in,
                 a.block_scales.data() + t * a.blocks, a.group_sums.data() + t * a.groups);
-  return a;
 }
 
 }  // namespace
@@ -143,8 +141,14 @@ void int8_kernel_force(std::optional<Int8Kernel> kernel) {
 }
 
 void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
-  const Activations a =
-      int8::quantize_activations(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size);
+  // Kept from call to call (a prompt's are megabytes): fresh ones would be page-faulted and zeroed
+  // by the kernel each time. The references name the calling thread's buffers inside the parallel
+  // regions too, where the thread_local names would be each worker's own.
+  thread_local Activations kept_activations;
+  thread_local int8::TokenTiles kept_tiles;
+  Activations& a = kept_activations;
+  int8::TokenTiles& tiles = kept_tiles;
+  int8::quantize_activations(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size, a);
   const std::int64_t out = w.out_features;
   if (n_tokens <= kTileTokens) {
     // Decode: threads split the rows evenly; each streams its share once.
@@ -157,7 +161,6 @@ void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tok
     }
     return;
   }
-  int8::TokenTiles tiles;
   if (int8_kernel_in_use() == Int8Kernel::kVnni) int8::build_token_tiles(a, n_tokens, tiles);
   const std::int64_t blocks = (out + kRowsPerBlock - 1) / kRowsPerBlock;
 #pragma omp parallel for schedule(dynamic, 1)
