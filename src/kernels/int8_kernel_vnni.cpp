@@ -44,11 +44,11 @@ constexpr std::int64_t kChunk = 64;  // bytes of each row transposed at a time
 // v[r] (32-bit elements 0…15 of row r) becomes v[j] (element j of rows 0…15).
 LLAMA4_VNNI __attribute__((always_inline)) inline void transpose16(__m512i (&v)[16]) {
   __m512i t[16], u[16];
-  for (int i = 0; i < 8; ++i) {
+  for (std::int64_t i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
     t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
   }
-  for (int i = 0; i < 4; ++i) {
+  for (std::int64_t i = 0; i < 4; ++i) {
     u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
     u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
     u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
@@ -220,13 +220,14 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(const __m512i*
       const __m512i high = _mm512_and_si512(_mm512_srli_epi16(quad, 4), nibble);
 #pragma GCC unroll 8
       for (int t = 0; t < kTokens; ++t) {
-        isum[t] = dot_with_broadcast(isum[t], low, levels + 2 * j * kUnit + t * 4);
-        isum[t] = dot_with_broadcast(isum[t], high, levels + (2 * j + 1) * kUnit + t * 4);
+        isum[t] = dot_with_broadcast(isum[t], low, levels + 2 * j * kUnit + std::int64_t{4} * t);
+        isum[t] =
+            dot_with_broadcast(isum[t], high, levels + (2 * j + 1) * kUnit + std::int64_t{4} * t);
       }
     } else {
 #pragma GCC unroll 8
       for (int t = 0; t < kTokens; ++t)
-        isum[t] = dot_with_broadcast(isum[t], quad, levels + j * kUnit + t * 4);
+        isum[t] = dot_with_broadcast(isum[t], quad, levels + j * kUnit + std::int64_t{4} * t);
     }
   }
 #pragma GCC unroll 8
@@ -255,13 +256,13 @@ LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t b
   const float* block_scales = tiles.tile_scales(t0 / kVnniPromptTile);
   __m512 acc[kTokens];
 #pragma GCC unroll 8
-  for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_loadu_ps(sums + t * kGroupRows);
+  for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_loadu_ps(sums + std::int64_t{t} * kGroupRows);
   for (std::int64_t k = 0; k < blocks; ++k)
     block_step<kBits, kTokens>(
         panel + k * kQuads, levels + (k0 + k) * kBlockUnits * TokenTiles::kUnitBytes,
         block_scales + (k0 + k) * kVnniPromptTile, block_scales_of(scales, k0 + k, group), acc);
 #pragma GCC unroll 8
-  for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + t * kGroupRows, acc[t]);
+  for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + std::int64_t{t} * kGroupRows, acc[t]);
 }
 
 // The stored scales and biases of a row group two groups ahead of the one decoding.
@@ -279,10 +280,10 @@ template <int kBits>
 LLAMA4_VNNI __attribute__((always_inline)) inline void block_sums(
     const __m512i (&s)[kGroupRows], __m512i (&blocks)[kChunk / 4 / quads_per_block(kBits)]) {
   __m512i pairs[8], quads[4];
-  for (int i = 0; i < 8; ++i)
+  for (std::int64_t i = 0; i < 8; ++i)
     pairs[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2 * i], s[2 * i + 1]),
                                 _mm512_unpackhi_epi32(s[2 * i], s[2 * i + 1]));
-  for (int i = 0; i < 4; ++i)
+  for (std::int64_t i = 0; i < 4; ++i)
     quads[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(pairs[2 * i], pairs[2 * i + 1]),
                                 _mm512_unpackhi_epi64(pairs[2 * i], pairs[2 * i + 1]));
   if constexpr (kBits == 4) {  // a block is a 128-bit lane: gather lane k of the four
@@ -398,7 +399,7 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
     }
   }
   for (int t = 0; t < kTokens; ++t)
-    _mm512_storeu_ps(sums + t * kGroupRows, _mm512_add_ps(acc[t], bias[t]));
+    _mm512_storeu_ps(sums + std::int64_t{t} * kGroupRows, _mm512_add_ps(acc[t], bias[t]));
 }
 
 // y[t · out_features + r] = sums[t · 16 + r] for the group's `rows` rows.
@@ -496,7 +497,7 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
   own->start(row0, rows_from(row0), groups);
   own->build_until<kScale>(q, own->windows);
   for (std::int64_t r = row0; r < end; r += kGroupRows) {
-    const std::int64_t after_next = (r + 2 * kGroupRows) * groups * scale_bytes;
+    const std::int64_t after_next = (r + std::int64_t{2} * kGroupRows) * groups * scale_bytes;
     const ScalesAhead ahead{static_cast<const std::byte*>(q.scales) + after_next,
                             static_cast<const std::byte*>(q.biases) + after_next,
                             kGroupRows * groups * scale_bytes};
