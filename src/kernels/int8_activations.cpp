@@ -40,8 +40,8 @@ void build_token_tiles(const Activations& a, std::int64_t n_tokens, TokenTiles& 
   tiles.units = a.in / 4;
   tiles.blocks = a.blocks;
   const std::int64_t count = (n_tokens + kTile - 1) / kTile;
-  tiles.levels.assign(static_cast<std::size_t>(count * tiles.units * TokenTiles::kUnitBytes), 0);
-  tiles.scales.assign(static_cast<std::size_t>(count * tiles.blocks * kTile), 0.0f);
+  tiles.levels.resize(static_cast<std::size_t>(count * tiles.units * TokenTiles::kUnitBytes));
+  tiles.scales.resize(static_cast<std::size_t>(count * tiles.blocks * kTile));
 #pragma omp parallel for schedule(static)
   for (std::int64_t t = 0; t < n_tokens; ++t) {
     std::int8_t* levels = tiles.levels.data() + (t / kTile * tiles.units * kTile + t % kTile) * 4;

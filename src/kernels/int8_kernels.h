@@ -82,7 +82,7 @@ struct Activations {
 // tile, the levels of each quad of inputs (4 bytes) of its tokens side by side, and the block
 // scales likewise. One pointer then reaches every token of a tile at fixed offsets, where
 // a pointer per token left too few registers for the addresses (one core's prompt product ran
-// ~4% faster). A tile's slots past the last token are zero.
+// ~4% faster). The last tile's slots past the last token are never read.
 inline constexpr int kVnniPromptTile = 8;
 struct TokenTiles {
   static constexpr std::int64_t kUnitBytes = kVnniPromptTile * 4;  // one quad of inputs
