@@ -129,6 +129,16 @@ BENCHMARK_CAPTURE(run_linear, prefill_q4, DType::U32, 4, kOut, kPrefillTokens)->
 BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations, DType::U32, 4, kOut, kPrefillTokens,
                   true)
     ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_q8_int8_activations, DType::U32, 8, kOut, kPrefillTokens,
+                  true)
+    ->UseRealTime();
+// The VNNI kernel's prompts, where AMX would otherwise take them.
+BENCHMARK_CAPTURE(run_int8_kernel, prefill_q4_int8_activations_vnni, Int8Kernel::kVnni, 4,
+                  kPrefillTokens)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_int8_kernel, prefill_q8_int8_activations_vnni, Int8Kernel::kVnni, 8,
+                  kPrefillTokens)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace llama4

@@ -89,8 +89,8 @@ void rows_all_tokens(const Matrix& w, const Activations& a, const int8::TokenTil
   const Int8Kernel kernel = int8_kernel_in_use();
   for (std::int64_t b = row_begin; b < row_end; b += kRowsPerBlock) {
     const std::int64_t count = std::min(kRowsPerBlock, row_end - b);
-    if (kernel == Int8Kernel::kVnni) {
-      int8::vnni_block(w, b, count, a, tiles, n_tokens, y);
+    if (kernel == Int8Kernel::kAmx || kernel == Int8Kernel::kVnni) {
+      int8::vnni_block(w, b, count, a, tiles, kernel == Int8Kernel::kAmx, n_tokens, y);
       continue;
     }
     const std::int64_t groups = w.in_features / w.quant.group_size;
@@ -113,6 +113,8 @@ bool int8_activations_supported(const Matrix& w) {
 
 std::string_view int8_kernel_name(Int8Kernel kernel) {
   switch (kernel) {
+    case Int8Kernel::kAmx:
+      return "amx-int8";
     case Int8Kernel::kVnni:
       return "avx512-vnni";
     case Int8Kernel::kAvx2:
@@ -125,6 +127,7 @@ std::string_view int8_kernel_name(Int8Kernel kernel) {
 
 std::vector<Int8Kernel> int8_kernels_available() {
   std::vector<Int8Kernel> kernels;
+  if (int8::cpu_runs_amx_kernel()) kernels.push_back(Int8Kernel::kAmx);
   if (int8::cpu_runs_vnni_kernel()) kernels.push_back(Int8Kernel::kVnni);
   if (int8::cpu_runs_avx2_kernel()) kernels.push_back(Int8Kernel::kAvx2);
   kernels.push_back(Int8Kernel::kPortable);

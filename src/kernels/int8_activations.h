@@ -40,10 +40,11 @@ bool int8_activations_supported(const Matrix& w);
 void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y);
 
 // The kernels behind linear_int8_activations, fastest first; all give bit-identical results.
-// kVnni: AVX-512 VNNI (`vpdpbusd`); kAvx2: AVX2 (`vpmaddubsw` + `vpmaddwd`); kPortable: plain C++.
-enum class Int8Kernel { kVnni, kAvx2, kPortable };
+// kAmx: AMX-INT8 (`tdpbsud`) for prompts, otherwise kVnni; kVnni: AVX-512 VNNI (`vpdpbusd`);
+// kAvx2: AVX2 (`vpmaddubsw` + `vpmaddwd`); kPortable: plain C++.
+enum class Int8Kernel { kAmx, kVnni, kAvx2, kPortable };
 
-// "avx512-vnni", "avx2" or "portable".
+// "amx-int8", "avx512-vnni", "avx2" or "portable".
 std::string_view int8_kernel_name(Int8Kernel kernel);
 
 // The kernels this CPU runs, fastest first (always ending with kPortable), and the one in use.

@@ -452,7 +452,8 @@ struct GroupScratch {
 // A prompt: rows [row0, row0 + rows) (at most 16) for every token, slice by slice of their panel.
 template <int kBits, DType kScale>
 void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activations& a,
-                       const TokenTiles& tiles, std::int64_t n_tokens, float* y, GroupScratch& s) {
+                       const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y,
+                       GroupScratch& s) {
   const QuantizedData& q = w.quant;
   const std::int64_t groups = w.in_features / q.group_size;
   const std::int64_t row_bytes = w.in_features * kBits / 8;
@@ -467,10 +468,16 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
   for (std::int64_t s0 = 0; s0 < row_bytes; s0 += kSliceBytes) {
     const std::int64_t bytes = std::min(kSliceBytes, row_bytes - s0);
     build_panel(first_row, row_bytes, rows, s0, bytes, s.panel);
+    if (amx) {
+      amx_slice(kBits, reinterpret_cast<const std::uint8_t*>(s.panel), s0 / bytes_per_block,
+                bytes / bytes_per_block, q.group_size, own.scales.data(), a, n_tokens,
+                s.sums.data());
+      continue;
+    }
     for (std::int64_t t = 0; t < n_tokens; t += kVnniPromptTile)
       with_tokens<kVnniPromptTile>(n_tokens - t, [&](auto k) {
         vnni_tile<kBits, decltype(k)::value>(s.panel, s0 / bytes_per_block, bytes / bytes_per_block,
-                                             q.group_size, own.scales.data(), tiles, t,
+                                             q.group_size, own.scales.data(), *tiles, t,
                                              s.sums.data() + t * kGroupRows);
       });
   }
@@ -516,26 +523,26 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
 
 template <int kBits, DType kScale>
 void vnni_groups(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                 const TokenTiles* tiles, std::int64_t n_tokens, float* y) {
+                 const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y) {
   thread_local GroupScratch scratch;
   if (n_tokens <= kTileTokens)
     return vnni_decode_rows<kBits, kScale>(w, row0, count, a, n_tokens, y, scratch);
   for (std::int64_t r = row0; r < row0 + count; r += kGroupRows)
     vnni_prompt_group<kBits, kScale>(
-        w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, *tiles,
+        w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, tiles, amx,
         n_tokens, y, scratch);
 }
 
 template <int kBits>
 void block_for_bits(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                    const TokenTiles* tiles, std::int64_t n_tokens, float* y) {
+                    const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y) {
   switch (w.quant.scale_dtype) {
     case DType::F32:
-      return vnni_groups<kBits, DType::F32>(w, row0, count, a, tiles, n_tokens, y);
+      return vnni_groups<kBits, DType::F32>(w, row0, count, a, tiles, amx, n_tokens, y);
     case DType::F16:
-      return vnni_groups<kBits, DType::F16>(w, row0, count, a, tiles, n_tokens, y);
+      return vnni_groups<kBits, DType::F16>(w, row0, count, a, tiles, amx, n_tokens, y);
     default:  // bind_weights admits only float scales: bf16 here
-      return vnni_groups<kBits, DType::BF16>(w, row0, count, a, tiles, n_tokens, y);
+      return vnni_groups<kBits, DType::BF16>(w, row0, count, a, tiles, amx, n_tokens, y);
   }
 }
 
@@ -551,9 +558,9 @@ bool cpu_runs_vnni_kernel() {
 }
 
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                const TokenTiles* tiles, std::int64_t n_tokens, float* y) {
-  if (w.quant.bits == 4) return block_for_bits<4>(w, row0, count, a, tiles, n_tokens, y);
-  block_for_bits<8>(w, row0, count, a, tiles, n_tokens, y);
+                const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y) {
+  if (w.quant.bits == 4) return block_for_bits<4>(w, row0, count, a, tiles, amx, n_tokens, y);
+  block_for_bits<8>(w, row0, count, a, tiles, amx, n_tokens, y);
 }
 
 #else  // not x86-64 with GCC or Clang: the portable kernel only
@@ -563,7 +570,7 @@ bool cpu_runs_vnni_kernel() {
 }
 
 void vnni_block(const Matrix&, std::int64_t, std::int64_t, const Activations&, const TokenTiles*,
-                std::int64_t, float*) {}
+                bool, std::int64_t, float*) {}
 
 #endif
 

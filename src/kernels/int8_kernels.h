@@ -144,8 +144,19 @@ void avx2_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::
                 const Activations& a, std::int64_t n_tokens, float* y);
 // AVX-512 VNNI (`vpdpbusd`): groups of 16 rows, reading the stored scales and biases itself.
 bool cpu_runs_vnni_kernel();
-// Prompts (n_tokens > kTileTokens) read their activations from `tiles`, built from `a`.
+// Prompts (n_tokens > kTileTokens) read their activations from `tiles`, built from `a`, or with
+// `amx` from `a` itself through amx_slice.
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                const TokenTiles* tiles, std::int64_t n_tokens, float* y);
+                const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y);
+// AMX-INT8 (`tdpbsud`): the VNNI kernel's prompts with the integer sums formed by the tile unit.
+// sums[t · 16 + r] += blocks [k0, k0 + blocks) of a row group's panel (the panel's first vector
+// is block k0's first quad) for every token, `scales` as the VNNI tile reads them.
+bool cpu_runs_amx_kernel();
+void amx_slice(int bits, const std::uint8_t* panel, std::int64_t k0, std::int64_t blocks,
+               std::int64_t group, const float* scales, const Activations& a, std::int64_t n_tokens,
+               float* sums);
+// Integer operations (a multiply-add counts 2) of `iterations` rounds of 4 independent
+// full-width `tdpbsud` on one thread, for the roofline (cpu_runs_amx_kernel() must hold).
+double amx_int8_chains(std::int64_t iterations);
 
 }  // namespace llama4::int8

@@ -20,5 +20,8 @@ double measure_f32_fma_peak(int threads);
 // VNNI int8 dot product (vpdpbusd: 4 products and 4 adds per i32 lane), when the CPU has them.
 std::optional<double> measure_bf16_dot_peak(int threads);
 std::optional<double> measure_int8_dot_peak(int threads);
+// And of AMX-INT8's tile product (tdpbsud on full 16 × 64-byte tiles: 16 · 16 · 64 products and
+// adds), when the CPU and the OS let this process use it.
+std::optional<double> measure_amx_int8_peak(int threads);
 
 }  // namespace llama4

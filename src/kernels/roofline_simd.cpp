@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/int8_kernels.h"
 #include "kernels/roofline.h"
 
 #if defined(__x86_64__)
@@ -206,6 +207,11 @@ std::optional<double> measure_int8_dot_peak(int threads) {
   (void)threads;
   return std::nullopt;
 #endif
+}
+
+std::optional<double> measure_amx_int8_peak(int threads) {
+  if (!int8::cpu_runs_amx_kernel()) return std::nullopt;
+  return run_threads(threads, [] { return int8::amx_int8_chains(kComputeIterations / 16); });
 }
 
 }  // namespace llama4

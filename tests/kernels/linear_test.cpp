@@ -212,7 +212,7 @@ std::pair<double, double> int8_model(const TestMatrix& t, const float* x, std::i
   return {y, magnitude};
 }
 
-// Runs `body(name)` with every int8 kernel this CPU runs (AVX-512 VNNI, AVX2, portable).
+// Runs `body(name)` with every int8 kernel this CPU runs (AMX, AVX-512 VNNI, AVX2, portable).
 template <typename Body>
 void for_each_int8_kernel(Body body) {
   for (Int8Kernel kernel : int8_kernels_available()) {
@@ -280,8 +280,10 @@ void store_scales_as(TestMatrix& t, DType dtype) {
 // kernel reads scales and biases in their stored dtype, the others widen them first. Group sizes
 // 32…128 cover one to four groups per 64-byte chunk and a partial last chunk; 8-bit levels up to
 // 255 against activations of ±127 would saturate the AVX2 kernel's 16-bit pair sums if it did not
-// split them into nibbles.
+// split them into nibbles. A prompt of 37 tokens takes the AMX kernel's tiles of 16 tokens (two
+// full, one partial) and the VNNI kernel's of 8.
 TEST(Int8ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatchDoesNotMatter) {
+  constexpr std::int64_t kPrompt = 37;
   std::mt19937 rng(12);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (int bits : {4, 8})
@@ -292,18 +294,18 @@ TEST(Int8ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatc
       for_each_int8_kernel([&](const char* kernel) {
         expect_batch_invariant(t, rng, what + ", int8 activations, " + kernel);
       });
-      std::vector<float> x(static_cast<std::size_t>(9 * t.m.in_features));
+      std::vector<float> x(static_cast<std::size_t>(kPrompt * t.m.in_features));
       for (float& v : x) v = normal(rng);
       x[0] = x[1] = 40.0f;  // levels 127 in a block whose other inputs round to small ones
       std::fill_n(t.packed.begin(), 4, 0xffffffffu);  // top levels in the first row's first bytes
       for (DType scale_dtype : {DType::BF16, DType::F16, DType::F32}) {
         store_scales_as(t, scale_dtype);
         int8_kernel_force(Int8Kernel::kPortable);
-        const std::vector<float> portable = linear_of(t.m, x, 9);
+        const std::vector<float> portable = linear_of(t.m, x, kPrompt);
         ASSERT_TRUE(
             std::none_of(portable.begin(), portable.end(), [](float v) { return std::isnan(v); }));
         for_each_int8_kernel([&](const char* kernel) {
-          const std::vector<float> y = linear_of(t.m, x, 9);
+          const std::vector<float> y = linear_of(t.m, x, kPrompt);
           EXPECT_TRUE(std::equal(y.begin(), y.end(), portable.begin()))
               << what << ", scales " << dtype_name(scale_dtype) << ", kernel " << kernel;
         });
