@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/bf16_activations.h"
 #include "kernels/int8_activations.h"
 #include "kernels/linear.h"
 #include "kernels/matrix_traffic.h"
@@ -132,6 +133,29 @@ BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations, DType::U32, 4, kOut, 
 BENCHMARK_CAPTURE(run_linear, prefill_q8_int8_activations, DType::U32, 8, kOut, kPrefillTokens,
                   true)
     ->UseRealTime();
+// A bf16-activation product on a chosen kernel; skipped where this CPU cannot run it.
+void run_bf16_kernel(benchmark::State& state, Bf16Kernel kernel, Matrix::Layout layout,
+                     std::int64_t tokens) {
+  const std::vector<Bf16Kernel> available = bf16_kernels_available();
+  if (std::find(available.begin(), available.end(), kernel) == available.end()) {
+    state.SkipWithError("this CPU does not run the kernel");
+    return;
+  }
+  bf16_kernel_force(kernel);
+  run_linear(state, DType::BF16, 0, layout, tokens, true);
+  bf16_kernel_force(std::nullopt);
+}
+
+BENCHMARK_CAPTURE(run_bf16_kernel, decode_bf16_out_major_amx, Bf16Kernel::kAmx, kOut, 1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_bf16_kernel, decode_bf16_in_major_amx, Bf16Kernel::kAmx, kIn, 1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_bf16_kernel, prefill_bf16_out_major_amx, Bf16Kernel::kAmx, kOut,
+                  kPrefillTokens)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_bf16_kernel, prefill_bf16_in_major_amx, Bf16Kernel::kAmx, kIn, kPrefillTokens)
+    ->UseRealTime();
+
 // The VNNI kernel's prompts, where AMX would otherwise take them.
 BENCHMARK_CAPTURE(run_int8_kernel, prefill_q4_int8_activations_vnni, Int8Kernel::kVnni, 4,
                   kPrefillTokens)

@@ -7,20 +7,20 @@
 // follow are the VNNI kernel's, in the same order: the results are bit-identical.
 //
 // What remains per block is the float step: per token, one conversion, one multiply (weight
-// scales by the token's block scale) and one FMA for all 16 rows. It is the bottleneck (the tile
-// instruction runs beside it), as it is for the VNNI tile's smaller share.
+// scales by the token's block scale) and one FMA for all 16 rows, after the block's sums are
+// stored from their tile. Moving tiles (activations, levels, sums) and the float steps take about
+// equal time and overlap little (docs/PERFORMANCE.md), so the kernel is far from the tile unit's
+// peak: each block's own scale keeps it at half width and stops the sums staying in a tile.
 //
 // Decoding stays on the VNNI kernel: a tile instruction does the same work for 1 token as for 16.
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/amx.h"
 #include "kernels/int8_kernels.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
-#include <cpuid.h>
+#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #define LLAMA4_HAVE_AMX_KERNEL 1
 #define LLAMA4_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8")))
 #else
@@ -48,19 +48,10 @@ constexpr std::int64_t kPanelBlockBytes = kActivationBlock / 4 * kRowBytes;
 
 // The tile registers. Blocks go through in pairs, a pair's two blocks in tiles 4 and 5
 // (activations) and 6 and 7 (levels), their sums in tiles 0 and 1 or 2 and 3 (the pair's
-// parity): while one pair's float steps run, the next pair's tile instructions do, and their
-// latency (several times a block's float step) is hidden.
-struct alignas(64) TileConfig {
-  std::uint8_t palette = 1;
-  std::uint8_t start_row = 0;
-  std::uint8_t reserved[14] = {};
-  std::uint16_t bytes_per_row[16] = {};
-  std::uint8_t rows[16] = {};
-};
-
-// Configures the tiles for `tokens` tokens (at most kTileRows).
+// parity), so that the next pair's tile instructions are under way while one pair's float steps
+// run. Configures them for `tokens` tokens (at most kTileRows).
 LLAMA4_AMX void configure_tiles(int tokens) {
-  TileConfig config;
+  amx::TileConfig config;
   for (int sums = 0; sums < 4; ++sums) {
     config.rows[sums] = static_cast<std::uint8_t>(tokens);
     config.bytes_per_row[sums] = kRowBytes;
@@ -71,10 +62,7 @@ LLAMA4_AMX void configure_tiles(int tokens) {
     config.rows[6 + second] = kActivationBlock / 4;
     config.bytes_per_row[6 + second] = kRowBytes;
   }
-  // GCC's ldtilecfg names only the config's first 8 bytes as its input: make the whole of it
-  // visible in memory first.
-  asm volatile("" ::: "memory");
-  _tile_loadconfig(&config);
+  amx::load_tile_config(config);
 }
 
 // Sums of pair kParity = the levels of two blocks at `activations` (a token every `stride`
@@ -221,13 +209,12 @@ LLAMA4_AMX const std::uint8_t* tile_layout(int bits, const std::uint8_t* panel,
 LLAMA4_AMX double amx_int8_chains(std::int64_t iterations) {
   // Full-width operands for the peak: 64 bytes of activations per token (the kernel's blocks use
   // 32, so it can reach at most half of this), 16 rows of levels.
-  TileConfig config;
+  amx::TileConfig config;
   for (int tile = 0; tile < 8; ++tile) {
     config.rows[tile] = kTileRows;
     config.bytes_per_row[tile] = kRowBytes;
   }
-  asm volatile("" ::: "memory");
-  _tile_loadconfig(&config);
+  amx::load_tile_config(config);
   alignas(64) static const std::int8_t kOnes[kTileRows * kRowBytes] = {1};
   _tile_zero(0);
   _tile_zero(1);
@@ -251,17 +238,7 @@ LLAMA4_AMX double amx_int8_chains(std::int64_t iterations) {
 }
 
 bool cpu_runs_amx_kernel() {
-  static const bool runs = [] {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    if (!cpu_runs_vnni_kernel() || !__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-    constexpr unsigned kAmxTile = 1u << 24, kAmxInt8 = 1u << 25;
-    if ((edx & kAmxTile) == 0 || (edx & kAmxInt8) == 0) return false;
-    // Linux hands out the tile registers' 8 KiB of state only to processes that ask for it.
-    constexpr long kRequestPermission = 0x1023;  // ARCH_REQ_XCOMP_PERM
-    constexpr long kTileData = 18;               // XFEATURE_XTILEDATA
-    return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
-  }();
-  return runs;
+  return amx::int8_usable();
 }
 
 LLAMA4_AMX void amx_slice(int bits, const std::uint8_t* panel, std::int64_t k0, std::int64_t blocks,
@@ -278,7 +255,7 @@ LLAMA4_AMX void amx_slice(int bits, const std::uint8_t* panel, std::int64_t k0, 
   }
 }
 
-#else  // not x86-64 Linux with GCC or Clang
+#else  // not x86-64 with GCC or Clang
 
 bool cpu_runs_amx_kernel() {
   return false;
