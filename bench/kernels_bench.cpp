@@ -146,14 +146,11 @@ void run_bf16_kernel(benchmark::State& state, Bf16Kernel kernel, Matrix::Layout 
   bf16_kernel_force(std::nullopt);
 }
 
-BENCHMARK_CAPTURE(run_bf16_kernel, decode_bf16_out_major_amx, Bf16Kernel::kAmx, kOut, 1)
+// The AVX-512 BF16 kernel's out-major rows, where AMX would otherwise take them.
+BENCHMARK_CAPTURE(run_bf16_kernel, decode_bf16_out_major_avx512, Bf16Kernel::kAvx512Bf16, kOut, 1)
     ->UseRealTime();
-BENCHMARK_CAPTURE(run_bf16_kernel, decode_bf16_in_major_amx, Bf16Kernel::kAmx, kIn, 1)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(run_bf16_kernel, prefill_bf16_out_major_amx, Bf16Kernel::kAmx, kOut,
+BENCHMARK_CAPTURE(run_bf16_kernel, prefill_bf16_out_major_avx512, Bf16Kernel::kAvx512Bf16, kOut,
                   kPrefillTokens)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(run_bf16_kernel, prefill_bf16_in_major_amx, Bf16Kernel::kAmx, kIn, kPrefillTokens)
     ->UseRealTime();
 
 // The VNNI kernel's prompts, where AMX would otherwise take them.

@@ -30,8 +30,12 @@ Activations round_activations(const float* x, std::int64_t n_tokens, std::int64_
 // The kernel a test or benchmark forced, if any.
 ForcedKernel<Bf16Kernel> forced_kernel;
 
+// The AMX kernel takes out-major rows for every token (t0 = 0) and leaves in-major matrices to
+// the AVX-512 one.
 void out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                std::int64_t t0, std::int64_t n_tokens, float* y) {
+  if (bf16_kernel_in_use() == Bf16Kernel::kAmx)
+    return bf16::amx_out_major(w, row0, count, a, n_tokens, y);
   if (bf16_kernel_in_use() == Bf16Kernel::kAvx512Bf16)
     return bf16::avx512_out_major(w, row0, count, a, t0, n_tokens, y);
   bf16::portable_out_major(w, row0, count, a, t0, n_tokens, y);
@@ -39,26 +43,9 @@ void out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Act
 
 void in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
               std::int64_t t0, std::int64_t n_tokens, float* y) {
-  if (bf16_kernel_in_use() == Bf16Kernel::kAvx512Bf16)
+  if (bf16_kernel_in_use() != Bf16Kernel::kPortable)
     return bf16::avx512_in_major(w, c0, width, a, t0, n_tokens, y);
   bf16::portable_in_major(w, c0, width, a, t0, n_tokens, y);
-}
-
-// AMX: groups of 16 outputs, split evenly among the threads when decoding (each streams its
-// share once), handed out kAmxGroupsPerItem at a time for prompts.
-void amx_all(const Matrix& w, const Activations& a, std::int64_t n_tokens, float* y) {
-  constexpr std::int64_t kGroup = 16, kAmxGroupsPerItem = 4;
-  const std::int64_t groups = (w.out_features + kGroup - 1) / kGroup;
-  const int threads = omp_get_max_threads();
-  const std::int64_t per_item =
-      n_tokens <= kTileTokens ? (groups + threads - 1) / threads : kAmxGroupsPerItem;
-  const std::int64_t items = (groups + per_item - 1) / per_item;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (std::int64_t i = 0; i < items; ++i) {
-    const std::int64_t begin = i * per_item * kGroup;
-    bf16::amx_outputs(w, begin, std::min(per_item * kGroup, w.out_features - begin), a, n_tokens,
-                      y);
-  }
 }
 
 // Out-major: a decode step splits the rows evenly (each thread streams its share once); a prompt
@@ -120,10 +107,8 @@ std::string_view bf16_kernel_name(Bf16Kernel kernel) {
 
 std::vector<Bf16Kernel> bf16_kernels_available() {
   std::vector<Bf16Kernel> kernels;
-  if (bf16::cpu_runs_avx512_kernel()) kernels.push_back(Bf16Kernel::kAvx512Bf16);
-  // Not the default where both run: its prompts are faster but its decoding slower (it must
-  // decode too, or a token's result would depend on its batch); docs/PERFORMANCE.md.
   if (bf16::cpu_runs_amx_kernel()) kernels.push_back(Bf16Kernel::kAmx);
+  if (bf16::cpu_runs_avx512_kernel()) kernels.push_back(Bf16Kernel::kAvx512Bf16);
   kernels.push_back(Bf16Kernel::kPortable);
   return kernels;
 }
@@ -139,7 +124,6 @@ void bf16_kernel_force(std::optional<Bf16Kernel> kernel) {
 
 void linear_bf16_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
   const Activations a = round_activations(x, n_tokens, w.in_features);
-  if (bf16_kernel_in_use() == Bf16Kernel::kAmx) return amx_all(w, a, n_tokens, y);
   if (w.layout == Matrix::Layout::kInMajor) return in_major_all(w, a, n_tokens, y);
   out_major_all(w, a, n_tokens, y);
 }

@@ -20,11 +20,11 @@
 //     (inputs past the row's end count as zero), and the 16 sums are added pairwise at the end
 //     (8 + 8, 4 + 4, 2 + 2, 1 + 1);
 //   - in-major matrices: one running sum per (column, token) over the pairs in order.
-// On CPUs with AMX-BF16 a further kernel has the tile unit compute the products (`tdpbf16ps`, 16
-// tokens × 16 outputs × 32 inputs per instruction), decoding included. Its f32 sums round in its
-// own way (closer to the exact sums than a chain of FMAs), so its results differ from the other
-// kernels' in the last bits; a token's result still does not depend on its batch. It is not
-// the default yet: prompts run 1.5× faster on it, but decoding 30% slower.
+// On CPUs with AMX-BF16 the tile unit computes the products of out-major rows (`tdpbf16ps`, 16
+// tokens × 16 rows × 32 inputs per instruction), decoding included. Its f32 sums round in its own
+// way (closer to the exact sums than a chain of FMAs), so those results differ from the other
+// kernels' in the last bits; a token's result still does not depend on its batch. In-major
+// matrices keep the arithmetic above on that CPU too.
 #pragma once
 
 #include <cstdint>
@@ -42,16 +42,17 @@ bool bf16_activations_supported(const Matrix& w);
 // y: [n_tokens, w.out_features] (overwritten); x: [n_tokens, w.in_features].
 void linear_bf16_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y);
 
-// The kernels behind linear_bf16_activations. kAvx512Bf16: AVX-512 BF16 (`vdpbf16ps`); kAmx:
-// AMX-BF16 (`tdpbf16ps`, its own rounding; see above); kPortable: plain C++ (the reference,
-// bit-identical to kAvx512Bf16; far slower than the f32 kernels, so on CPUs without AVX-512 BF16
-// bf16 activations are not worth it).
-enum class Bf16Kernel { kAvx512Bf16, kAmx, kPortable };
+// The kernels behind linear_bf16_activations. kAmx: AMX-BF16 (`tdpbf16ps`) for out-major rows,
+// with its own rounding (see above), and kAvx512Bf16's for in-major matrices; kAvx512Bf16:
+// AVX-512 BF16 (`vdpbf16ps`); kPortable: plain C++ (the reference, bit-identical to kAvx512Bf16;
+// far slower than the f32 kernels, so on CPUs without AVX-512 BF16 bf16 activations are not worth
+// it).
+enum class Bf16Kernel { kAmx, kAvx512Bf16, kPortable };
 
 // "amx-bf16", "avx512-bf16" or "portable".
 std::string_view bf16_kernel_name(Bf16Kernel kernel);
 
-// The kernels this CPU runs, the default first (always ending with kPortable), and the one in use.
+// The kernels this CPU runs, fastest first (always ending with kPortable), and the one in use.
 std::vector<Bf16Kernel> bf16_kernels_available();
 Bf16Kernel bf16_kernel_in_use();
 

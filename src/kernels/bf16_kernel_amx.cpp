@@ -1,21 +1,23 @@
-// The AMX bf16 kernel (see bf16_kernels.h): one `tdpbf16ps` adds, for 16 tokens × 16 outputs,
-// the products of 32 inputs (16 pairs) — 8192 multiply-adds where `vdpbf16ps` does 32.
+// The AMX bf16 kernel for out-major rows (see bf16_kernels.h): one `tdpbf16ps` adds, for 16
+// tokens × 16 rows, the products of 32 inputs (16 pairs) — 8192 multiply-adds where `vdpbf16ps`
+// does 32.
 //
-// The tile unit wants its second operand as pairs: row j of a chunk holds, for each of 16
-// outputs, the weights of inputs 2j and 2j+1 side by side. A group of 16 outputs is packed into
-// that layout once (a panel: one 1 KiB chunk per 32 inputs), then every tile of 16 tokens passes
-// over it, its activations read in place (a token's rounded inputs are already pairs in order).
-//   - Out-major rows: a chunk is the 16 rows' 32 inputs, 64 bytes each, transposed in 32-bit
-//     units (transpose16).
-//   - In-major matrices: a chunk row interleaves two input rows' 16 columns 16 bits at a time.
-// Up to 4 token tiles share each chunk's load (tiles 0-3 hold their sums, 4 and 7 their
-// activations, 6 the chunk). The sums stay in the tiles over all inputs and are stored once.
+// The tile unit wants its second operand as pairs: row j of a chunk holds, for each of 16 rows,
+// the weights of inputs 2j and 2j+1 side by side, which is the rows' 32 inputs (64 bytes each)
+// transposed in 32-bit units (transpose16). A prompt packs a group of 16 rows into that layout
+// once (a panel: one 1 KiB chunk per 32 inputs), then every tile of 16 tokens passes over it, its
+// activations read in place (a token's rounded inputs are already pairs in order); up to 4 token
+// tiles share each chunk's load (tiles 0-3 hold their sums, 4 and 7 their activations, 6 the
+// chunk), and the sums stay in the tiles over all inputs. Decoding packs each chunk as it
+// streams the rows and multiplies it at once.
 //
 // The arithmetic is the tile unit's own: its f32 sums do not round like a chain of FMAs (on
-// 5120-input products it was 5 times closer to the exact sum than a chain), so results differ
-// from the other bf16 kernels' in the last bits. Each (token, output) is computed alike in any
-// tile, with any number of tokens, so a token's result still does not depend on its batch.
-// Decoding runs here too, for that reason: it stays bound by memory.
+// 5120-input products it was 5 times closer to the exact sum than a chain), and a product split
+// into shorter tile instructions rounds differently again. So results differ from the other bf16
+// kernels' in the last bits. Each (token, row) is computed alike in any tile, with any number of
+// tokens, so a token's result still does not depend on its batch; decoding must run here too for
+// that, and it stays bound by memory. In-major matrices stay on the AVX-512 kernel: packing their
+// pairs needs 32 rows read side by side, which decoded at half the bandwidth (docs/PERFORMANCE.md).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -51,14 +53,7 @@ constexpr int kTileRows = 16;               // tokens per tile, outputs per grou
 constexpr int kRowBytes = 64;               // a tile row: 32 bf16 values or 16 f32 sums
 constexpr std::int64_t kChunkBytes = 1024;  // one chunk of a panel: 16 rows of 64 bytes
 constexpr int kTilesInFlight = 4;           // token tiles sharing a chunk's load
-// In-major weights asked for ahead: prompts, chunks of rows further on (a chunk of 4 packed groups
-// is 4 KiB of rows); decoding, which crosses a thread's whole share of the columns chunk by chunk,
-// columns further on in the same rows.
-constexpr std::int64_t kPromptAheadChunks = 8;
-constexpr std::int64_t kDecodeAheadColumns = 512;
-constexpr int kRing = 4;  // decoding: chunk buffers in rotation
-// Prompts: groups packed together (an in-major row's 4 × 32 bytes of them are two cache lines).
-constexpr std::int64_t kPackedGroups = 4;
+constexpr int kRing = 4;                    // decoding: chunk buffers in rotation
 
 // Tiles 0-3: sums of up to 4 token tiles (or groups); 4 and 7: activations; 5 and 6: chunks.
 LLAMA4_AMX_BF16 void configure_tiles(int tokens) {
@@ -71,10 +66,10 @@ LLAMA4_AMX_BF16 void configure_tiles(int tokens) {
   amx::load_tile_config(config);
 }
 
-// Chunk c of the panel of out-major rows [o0, o0 + outs) (outs ≤ 16; missing rows and inputs
-// past the row's end are zeros) into `chunk`, asking for the next group's rows as it goes.
-LLAMA4_AMX_BF16 void pack_out_major(const Matrix& w, std::int64_t o0, int outs, std::int64_t c,
-                                    std::uint8_t* chunk) {
+// Chunk c of the panel of rows [o0, o0 + outs) (outs ≤ 16; missing rows and inputs past the
+// row's end are zeros) into `chunk`, asking for the next group's rows as it goes.
+LLAMA4_AMX_BF16 void pack_chunk(const Matrix& w, std::int64_t o0, int outs, std::int64_t c,
+                                std::uint8_t* chunk) {
   const auto* weights = static_cast<const std::uint16_t*>(w.data);
   const std::int64_t k0 = c * kChunkInputs;
   const std::int64_t valid = std::min(kChunkInputs, w.in_features - k0);
@@ -87,36 +82,6 @@ LLAMA4_AMX_BF16 void pack_out_major(const Matrix& w, std::int64_t o0, int outs, 
   }
   transpose16(v);
   for (int j = 0; j < kTileRows; ++j) _mm512_storeu_si512(chunk + j * kRowBytes, v[j]);
-}
-
-// The columns of in-major row k from `columns` (zeros outside `mask` and past the last input).
-LLAMA4_AMX_BF16 __attribute__((always_inline)) inline __m256i load_columns(
-    const std::uint16_t* columns, const Matrix& w, std::int64_t k, __mmask16 mask) {
-  return k < w.in_features ? _mm256_maskz_loadu_epi16(mask, columns + k * w.row_stride)
-                           : _mm256_setzero_si256();
-}
-
-// Chunk c of the panel of in-major columns [o0, o0 + outs) (outs ≤ 16; missing columns and rows
-// past the last input are zeros) into `chunk`, asking for the weights `ahead` elements further on.
-LLAMA4_AMX_BF16 void pack_in_major(const Matrix& w, std::int64_t o0, int outs, std::int64_t c,
-                                   std::int64_t ahead, std::uint8_t* chunk) {
-  const auto* weights = static_cast<const std::uint16_t*>(w.data) + o0;
-  const auto mask = static_cast<__mmask16>((1u << outs) - 1u);
-  for (int j = 0; j < kTileRows; ++j) {
-    const std::int64_t k = c * kChunkInputs + 2 * j;
-    prefetch_to_l2(weights, (k * w.row_stride + ahead) * 2);
-    prefetch_to_l2(weights, ((k + 1) * w.row_stride + ahead) * 2);
-    const __m512i even = _mm512_cvtepu16_epi32(load_columns(weights, w, k, mask));
-    const __m512i odd = _mm512_cvtepu16_epi32(load_columns(weights, w, k + 1, mask));
-    _mm512_storeu_si512(chunk + j * kRowBytes, _mm512_or_si512(even, _mm512_slli_epi32(odd, 16)));
-  }
-}
-
-LLAMA4_AMX_BF16 void pack_chunk(const Matrix& w, std::int64_t o0, int outs, std::int64_t c,
-                                std::uint8_t* chunk) {
-  if (w.layout == Matrix::Layout::kInMajor)
-    return pack_in_major(w, o0, outs, c, kPromptAheadChunks * kChunkInputs * w.row_stride, chunk);
-  pack_out_major(w, o0, outs, c, chunk);
 }
 
 // sums[i · 256 + t · 16 + o] = token tile i's (i < kTiles) products with the panel: tokens from
@@ -207,11 +172,11 @@ LLAMA4_AMX_BF16 void multiply_panel(const std::uint8_t* panel, std::int64_t chun
   }
 }
 
-// Decoding, out-major: each group's rows stream through chunk by chunk, each chunk packed into a
+// Decoding: each group's rows stream through chunk by chunk, each chunk packed into a
 // ring of buffers in L1 and multiplied at once; the sums stay in tile 0.
-LLAMA4_AMX_BF16 void decode_out_major(const Matrix& w, std::int64_t o0, std::int64_t count,
-                                      const std::uint8_t* activations, std::int64_t stride,
-                                      std::int64_t n_tokens, float* y) {
+LLAMA4_AMX_BF16 void decode(const Matrix& w, std::int64_t o0, std::int64_t count,
+                            const std::uint8_t* activations, std::int64_t stride,
+                            std::int64_t n_tokens, float* y) {
   alignas(64) std::uint8_t ring[kRing][kChunkBytes];
   alignas(64) float sums[kTileRows * kTileRows];
   const std::int64_t chunks = (w.in_features + kChunkInputs - 1) / kChunkInputs;
@@ -221,7 +186,7 @@ LLAMA4_AMX_BF16 void decode_out_major(const Matrix& w, std::int64_t o0, std::int
     _tile_zero(0);
     for (std::int64_t c = 0; c < chunks; ++c) {
       std::uint8_t* chunk = ring[c % kRing];
-      pack_out_major(w, g, outs, c, chunk);
+      pack_chunk(w, g, outs, c, chunk);
       asm volatile("" ::: "memory");  // tileloadd does not declare that it reads the chunk
       _tile_loadd(6, chunk, kRowBytes);
       _tile_loadd(4, activations + c * kRowBytes, stride);
@@ -232,64 +197,6 @@ LLAMA4_AMX_BF16 void decode_out_major(const Matrix& w, std::int64_t o0, std::int
   }
 }
 
-// One group's step of in-major decoding in tiles kSums (its sums, loaded from and stored back to
-// `sums`) and kChunk (its packed chunk at `chunk`), with the chunk's activations in tile 4.
-// Tile numbers must be literals: the caller rotates through four groups' tiles so that their
-// loads, products and stores overlap.
-#define LLAMA4_IN_MAJOR_STEP(kSums, kChunk, sums, chunk) \
-  do {                                                   \
-    _tile_loadd(kSums, sums, kRowBytes);                 \
-    _tile_loadd(kChunk, chunk, kRowBytes);               \
-    _tile_dpbf16ps(kSums, 4, kChunk);                    \
-    _tile_stored(kSums, sums, kRowBytes);                \
-  } while (false)
-
-// Decoding, in-major: the rows stream through chunk by chunk, each chunk across all the columns
-// [o0, o0 + count) a group at a time, every group's sums kept in memory between chunks (loading
-// and storing a tile is exact, so the sums are those of a tile that kept them). Four groups'
-// tiles take turns, so that one group's loads, product and store overlap the next one's.
-LLAMA4_AMX_BF16 void decode_in_major(const Matrix& w, std::int64_t o0, std::int64_t count,
-                                     const std::uint8_t* activations, std::int64_t stride,
-                                     std::int64_t n_tokens, float* y) {
-  constexpr std::int64_t kSums = kTileRows * kTileRows;
-  alignas(64) std::uint8_t ring[kRing][kChunkBytes];
-  thread_local std::vector<float> sums;
-  const std::int64_t groups = (count + kTileRows - 1) / kTileRows;
-  const std::int64_t chunks = (w.in_features + kChunkInputs - 1) / kChunkInputs;
-  sums.assign(static_cast<std::size_t>(groups * kSums), 0.0f);
-  const auto outs_of = [&](std::int64_t i) {
-    return static_cast<int>(std::min<std::int64_t>(kTileRows, count - i * kTileRows));
-  };
-  configure_tiles(static_cast<int>(n_tokens));
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    _tile_loadd(4, activations + c * kRowBytes, stride);
-    for (std::int64_t i = 0; i < groups; ++i) {
-      std::uint8_t* chunk = ring[i % kRing];
-      pack_in_major(w, o0 + i * kTileRows, outs_of(i), c, kDecodeAheadColumns, chunk);
-      asm volatile("" ::: "memory");  // tileloadd does not declare that it reads the chunk
-      float* group_sums = sums.data() + i * kSums;
-      switch (i % kRing) {
-        case 0:
-          LLAMA4_IN_MAJOR_STEP(0, 5, group_sums, chunk);
-          break;
-        case 1:
-          LLAMA4_IN_MAJOR_STEP(1, 6, group_sums, chunk);
-          break;
-        case 2:
-          LLAMA4_IN_MAJOR_STEP(2, 5, group_sums, chunk);
-          break;
-        default:
-          LLAMA4_IN_MAJOR_STEP(3, 6, group_sums, chunk);
-      }
-    }
-  }
-  for (std::int64_t i = 0; i < groups; ++i)
-    store_sums(sums.data() + i * kSums, n_tokens, outs_of(i), w.out_features, 0, o0 + i * kTileRows,
-               y);
-}
-
-#undef LLAMA4_IN_MAJOR_STEP
-
 #if !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -297,36 +204,22 @@ LLAMA4_AMX_BF16 void decode_in_major(const Matrix& w, std::int64_t o0, std::int6
 }  // namespace
 
 bool cpu_runs_amx_kernel() {
-  return amx::bf16_usable();
+  return amx::bf16_usable() && cpu_runs_avx512_kernel();  // which takes in-major matrices
 }
 
-void amx_outputs(const Matrix& w, std::int64_t o0, std::int64_t count, const Activations& a,
-                 std::int64_t n_tokens, float* y) {
+void amx_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
+                   std::int64_t n_tokens, float* y) {
   const auto* activations = reinterpret_cast<const std::uint8_t*>(a.values.data());
   const std::int64_t stride = a.stride * 2;
-  if (n_tokens <= kTileTokens) {
-    if (w.layout == Matrix::Layout::kInMajor)
-      return decode_in_major(w, o0, count, activations, stride, n_tokens, y);
-    return decode_out_major(w, o0, count, activations, stride, n_tokens, y);
-  }
-  thread_local std::vector<std::uint8_t> panels;
+  if (n_tokens <= kTileTokens) return decode(w, row0, count, activations, stride, n_tokens, y);
+  thread_local std::vector<std::uint8_t> panel;
   const std::int64_t chunks = (w.in_features + kChunkInputs - 1) / kChunkInputs;
-  const std::int64_t panel_bytes = chunks * kChunkBytes;
-  panels.resize(static_cast<std::size_t>(kPackedGroups * panel_bytes));
-  for (std::int64_t g0 = o0; g0 < o0 + count; g0 += kPackedGroups * kTileRows) {
-    const std::int64_t groups =
-        std::min<std::int64_t>(kPackedGroups, (o0 + count - g0 + kTileRows - 1) / kTileRows);
-    const auto outs_of = [&](std::int64_t i) {
-      return static_cast<int>(std::min<std::int64_t>(kTileRows, o0 + count - g0 - i * kTileRows));
-    };
-    // Chunk by chunk across the groups: an in-major row's columns of all of them are adjacent.
+  panel.resize(static_cast<std::size_t>(chunks * kChunkBytes));
+  for (std::int64_t g = row0; g < row0 + count; g += kTileRows) {
+    const int rows = static_cast<int>(std::min<std::int64_t>(kTileRows, row0 + count - g));
     for (std::int64_t c = 0; c < chunks; ++c)
-      for (std::int64_t i = 0; i < groups; ++i)
-        pack_chunk(w, g0 + i * kTileRows, outs_of(i), c,
-                   panels.data() + i * panel_bytes + c * kChunkBytes);
-    for (std::int64_t i = 0; i < groups; ++i)
-      multiply_panel(panels.data() + i * panel_bytes, chunks, activations, stride, n_tokens,
-                     outs_of(i), w.out_features, g0 + i * kTileRows, y);
+      pack_chunk(w, g, rows, c, panel.data() + c * kChunkBytes);
+    multiply_panel(panel.data(), chunks, activations, stride, n_tokens, rows, w.out_features, g, y);
   }
 }
 
@@ -336,8 +229,8 @@ bool cpu_runs_amx_kernel() {
   return false;
 }
 
-void amx_outputs(const Matrix&, std::int64_t, std::int64_t, const Activations&, std::int64_t,
-                 float*) {}
+void amx_out_major(const Matrix&, std::int64_t, std::int64_t, const Activations&, std::int64_t,
+                   float*) {}
 
 #endif
 

@@ -82,11 +82,11 @@ void portable_out_major(const Matrix& w, std::int64_t row0, std::int64_t count,
 void portable_in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
                        std::int64_t t0, std::int64_t n_tokens, float* y);
 
-// AMX-BF16 (`tdpbf16ps`, bf16_kernel_amx.cpp): outputs [o0, o0 + count) of either layout, for
-// every token. Its own arithmetic (see there), not the one above.
+// AMX-BF16 (`tdpbf16ps`, bf16_kernel_amx.cpp): out-major rows [row0, row0 + count) for every
+// token. Its own arithmetic (see there), not the one above.
 bool cpu_runs_amx_kernel();
-void amx_outputs(const Matrix& w, std::int64_t o0, std::int64_t count, const Activations& a,
-                 std::int64_t n_tokens, float* y);
+void amx_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
+                   std::int64_t n_tokens, float* y);
 
 bool cpu_runs_avx512_kernel();
 void avx512_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,

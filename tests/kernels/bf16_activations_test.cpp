@@ -1,7 +1,7 @@
 // The bf16-activation products of bf16 weights (kernels/bf16_activations.h): against a scalar
 // model of their rounding in double precision, every kernel against the portable one bit for bit
-// (but AMX, which rounds its sums its own way) whatever the batch, and the rounding's edge cases
-// (ties, subnormals, NaN).
+// (but AMX on out-major rows, which rounds its sums its own way) whatever the batch, and the
+// rounding's edge cases (ties, subnormals, NaN).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -86,8 +86,8 @@ TEST(Bf16ActivationsTest, MatchTheScalarModelOfTheirRounding) {
 // Sizes cross every block of the kernels: out-major row tiles and blocks of 48 rows with a partial
 // last chunk; in-major column blocks (4100 columns: two work items of 2048 and a ragged block of
 // 32), strips of pairs (303 inputs: 152 pairs, a strip of 128 and a short one), an odd input
-// count, and more tokens than one token tile. The AMX kernel's sums round differently (the scalar
-// model above bounds them); the batch must not matter to it either.
+// count, and more tokens than one token tile. The AMX kernel's sums of out-major rows round
+// differently (the scalar model above bounds them); the batch must not matter to it either.
 TEST(Bf16ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatchDoesNotMatter) {
   std::mt19937 rng(22);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -105,7 +105,7 @@ TEST(Bf16ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatc
       bf16_kernel_force(Bf16Kernel::kPortable);
       const std::vector<float> portable = linear_of(t.m, x, n_tokens);
       for_each_bf16_kernel([&](const std::string& kernel) {
-        if (bf16_kernel_in_use() == Bf16Kernel::kAmx) return;
+        if (bf16_kernel_in_use() == Bf16Kernel::kAmx && layout == Matrix::Layout::kOutMajor) return;
         const std::vector<float> y = linear_of(t.m, x, n_tokens);
         EXPECT_TRUE(std::equal(y.begin(), y.end(), portable.begin()))
             << what << " tokens " << n_tokens << ", kernel " << kernel;
