@@ -30,17 +30,14 @@ Activations round_activations(const float* x, std::int64_t n_tokens, std::int64_
 // The kernel a test or benchmark forced, if any.
 ForcedKernel<Bf16Kernel> forced_kernel;
 
-// The AMX kernel takes out-major rows for every token (t0 = 0) and leaves in-major matrices to
-// the AVX-512 one.
 void out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                std::int64_t t0, std::int64_t n_tokens, float* y) {
-  if (bf16_kernel_in_use() == Bf16Kernel::kAmx)
-    return bf16::amx_out_major(w, row0, count, a, n_tokens, y);
   if (bf16_kernel_in_use() == Bf16Kernel::kAvx512Bf16)
     return bf16::avx512_out_major(w, row0, count, a, t0, n_tokens, y);
   bf16::portable_out_major(w, row0, count, a, t0, n_tokens, y);
 }
 
+// The AMX kernel leaves in-major matrices to the AVX-512 one.
 void in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
               std::int64_t t0, std::int64_t n_tokens, float* y) {
   if (bf16_kernel_in_use() != Bf16Kernel::kPortable)
@@ -48,17 +45,18 @@ void in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const Activa
   bf16::portable_in_major(w, c0, width, a, t0, n_tokens, y);
 }
 
-// Out-major: a decode step splits the rows evenly (each thread streams its share once); a prompt
-// hands out blocks of kRowsPerBlock rows, whose weights stay in L2 while every token tile passes.
-void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens, float* y) {
-  const std::int64_t out = w.out_features;
+// Out-major rows among the threads, rows(begin, count) for each share: a decode step splits them
+// evenly (each thread streams its share once); a prompt hands out blocks of kRowsPerBlock rows,
+// whose weights stay in L2 while every token tile passes.
+template <typename Rows>
+void split_rows(std::int64_t out, std::int64_t n_tokens, Rows rows) {
   if (n_tokens <= kTileTokens) {
     const int threads = omp_get_max_threads();
 #pragma omp parallel num_threads(threads)
     {
       const std::int64_t per = (out + threads - 1) / threads;
       const std::int64_t begin = std::min(out, omp_get_thread_num() * per);
-      out_major(w, begin, std::min(out, begin + per) - begin, a, 0, n_tokens, y);
+      rows(begin, std::min(out, begin + per) - begin);
     }
     return;
   }
@@ -66,8 +64,29 @@ void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens,
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < blocks; ++b) {
     const std::int64_t begin = b * bf16::kRowsPerBlock;
-    out_major(w, begin, std::min(bf16::kRowsPerBlock, out - begin), a, 0, n_tokens, y);
+    rows(begin, std::min(bf16::kRowsPerBlock, out - begin));
   }
+}
+
+void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens, float* y) {
+  if (bf16_kernel_in_use() != Bf16Kernel::kAmx)
+    return split_rows(w.out_features, n_tokens, [&](std::int64_t begin, std::int64_t count) {
+      out_major(w, begin, count, a, 0, n_tokens, y);
+    });
+  // Kept from call to call, like the int8 kernels' buffers; the reference names the calling
+  // thread's inside the parallel regions too.
+  thread_local bf16::TokenPairs kept_pairs;
+  bf16::TokenPairs& pairs = kept_pairs;
+  constexpr std::int64_t kTile = 16;
+  const std::int64_t tiles = (n_tokens + kTile - 1) / kTile;
+  pairs.chunks = (w.in_features + bf16::kChunkInputs - 1) / bf16::kChunkInputs;
+  pairs.bytes.resize(
+      static_cast<std::size_t>(tiles * pairs.chunks * bf16::TokenPairs::kChunkBytes));
+#pragma omp parallel for schedule(static) if (tiles > 1)
+  for (std::int64_t tile = 0; tile < tiles; ++tile) bf16::pack_token_tile(a, n_tokens, tile, pairs);
+  split_rows(w.out_features, n_tokens, [&](std::int64_t begin, std::int64_t count) {
+    bf16::amx_out_major(w, begin, count, pairs, n_tokens, y);
+  });
 }
 
 // In-major: the columns are split evenly among the threads, in blocks of at most kGroupColumns

@@ -1,23 +1,24 @@
 // The AMX bf16 kernel for out-major rows (see bf16_kernels.h): one `tdpbf16ps` adds, for 16
-// tokens × 16 rows, the products of 32 inputs (16 pairs) — 8192 multiply-adds where `vdpbf16ps`
+// rows × 16 tokens, the products of 32 inputs (16 pairs) — 8192 multiply-adds where `vdpbf16ps`
 // does 32.
 //
-// The tile unit wants its second operand as pairs: row j of a chunk holds, for each of 16 rows,
-// the weights of inputs 2j and 2j+1 side by side, which is the rows' 32 inputs (64 bytes each)
-// transposed in 32-bit units (transpose16). A prompt packs a group of 16 rows into that layout
-// once (a panel: one 1 KiB chunk per 32 inputs), then every tile of 16 tokens passes over it, its
-// activations read in place (a token's rounded inputs are already pairs in order); up to 4 token
-// tiles share each chunk's load (tiles 0-3 hold their sums, 4 and 7 their activations, 6 the
-// chunk), and the sums stay in the tiles over all inputs. Decoding packs each chunk as it
-// streams the rows and multiplies it at once.
+// The weights are the tile unit's first operand, read in place: 16 rows × 64 bytes (32 inputs)
+// per chunk, one tile load with the row stride. Its second operand must be pairs — row j holding
+// inputs 2j and 2j+1 of each of 16 tokens side by side — so each call packs its activations once
+// per tile of 16 tokens (TokenPairs: a token tile's 32 inputs transposed in 32-bit units). A group
+// of 16 rows then meets up to 4 token tiles per pass (tiles 0-3 hold their sums, 4 the chunk of
+// weights, 5 and 6 the tokens' pairs), the sums staying in the tiles over all inputs; they come
+// out a row of weights per tile row and are transposed into a row of outputs per token. Decoding
+// runs the same code with one token tile, streaming the rows straight into the tile unit.
 //
 // The arithmetic is the tile unit's own: its f32 sums do not round like a chain of FMAs (on
 // 5120-input products it was 5 times closer to the exact sum than a chain), and a product split
 // into shorter tile instructions rounds differently again. So results differ from the other bf16
-// kernels' in the last bits. Each (token, row) is computed alike in any tile, with any number of
-// tokens, so a token's result still does not depend on its batch; decoding must run here too for
-// that, and it stays bound by memory. In-major matrices stay on the AVX-512 kernel: packing their
-// pairs needs 32 rows read side by side, which decoded at half the bandwidth (docs/PERFORMANCE.md).
+// kernels' in the last bits. Each (row, token) is computed alike in any tile row or column, with
+// any number of tokens, so a token's result still does not depend on its batch; decoding must
+// run here too for that, and it stays bound by memory. In-major matrices stay on the AVX-512
+// kernel: their pairs lie in two rows, and packing them needs 32 rows read side by side, which
+// decoded at half the bandwidth (docs/PERFORMANCE.md).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -49,157 +50,129 @@ namespace {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-constexpr int kTileRows = 16;               // tokens per tile, outputs per group
-constexpr int kRowBytes = 64;               // a tile row: 32 bf16 values or 16 f32 sums
-constexpr std::int64_t kChunkBytes = 1024;  // one chunk of a panel: 16 rows of 64 bytes
-constexpr int kTilesInFlight = 4;           // token tiles sharing a chunk's load
-constexpr int kRing = 4;                    // decoding: chunk buffers in rotation
+constexpr int kTileRows = 16;           // tokens per token tile, rows per group
+constexpr std::int64_t kRowBytes = 64;  // a tile row: 32 bf16 values or 16 f32 sums
+constexpr int kTilesInFlight = 4;       // token tiles sharing a chunk of weights
+constexpr std::int64_t kPrefetchChunks = 8;
+constexpr int kRing =
+    4;  // decoding: chunks of rows copied in rotation  // chunks of a group's rows asked for ahead
 
-// Tiles 0-3: sums of up to 4 token tiles (or groups); 4 and 7: activations; 5 and 6: chunks.
-LLAMA4_AMX_BF16 void configure_tiles(int tokens) {
+// Tiles 0-3: sums of up to 4 token tiles, `rows` rows of 16 tokens; 4: a chunk of `rows` weight
+// rows; 5 and 6: token pairs.
+LLAMA4_AMX_BF16 void configure_tiles(int rows) {
   amx::TileConfig config;
-  for (int tile = 0; tile < 8; ++tile) {
-    const bool chunk = tile == 5 || tile == 6;
-    config.rows[tile] = static_cast<std::uint8_t>(chunk ? kTileRows : tokens);
+  for (int tile = 0; tile < 7; ++tile) {
+    const bool pairs = tile == 5 || tile == 6;
+    config.rows[tile] = static_cast<std::uint8_t>(pairs ? kTileRows : rows);
     config.bytes_per_row[tile] = kRowBytes;
   }
   amx::load_tile_config(config);
 }
 
-// Chunk c of the panel of rows [o0, o0 + outs) (outs ≤ 16; missing rows and inputs past the
-// row's end are zeros) into `chunk`, asking for the next group's rows as it goes.
-LLAMA4_AMX_BF16 void pack_chunk(const Matrix& w, std::int64_t o0, int outs, std::int64_t c,
-                                std::uint8_t* chunk) {
+// The last chunk of rows [g, g + rows) when the rows end inside it: their inputs past the end
+// read as zeros (a tile load would read past them).
+LLAMA4_AMX_BF16 void copy_last_chunk(const Matrix& w, std::int64_t g, int rows,
+                                     std::uint8_t* chunk) {
   const auto* weights = static_cast<const std::uint16_t*>(w.data);
-  const std::int64_t k0 = c * kChunkInputs;
-  const std::int64_t valid = std::min(kChunkInputs, w.in_features - k0);
-  const auto mask = static_cast<__mmask32>(valid == kChunkInputs ? ~0u : (1u << valid) - 1u);
-  __m512i v[kTileRows];
-  for (int r = 0; r < kTileRows; ++r) {
-    const std::int64_t first = (o0 + r) * w.row_stride + k0;
-    prefetch_to_l2(weights, (first + kTileRows * w.row_stride) * 2);
-    v[r] = r < outs ? _mm512_maskz_loadu_epi16(mask, weights + first) : _mm512_setzero_si512();
-  }
-  transpose16(v);
-  for (int j = 0; j < kTileRows; ++j) _mm512_storeu_si512(chunk + j * kRowBytes, v[j]);
+  const std::int64_t k0 = w.in_features / kChunkInputs * kChunkInputs;
+  const auto mask = static_cast<__mmask32>((1u << (w.in_features - k0)) - 1u);
+  for (int r = 0; r < rows; ++r)
+    _mm512_storeu_si512(chunk + r * kRowBytes,
+                        _mm512_maskz_loadu_epi16(mask, weights + (g + r) * w.row_stride + k0));
 }
 
-// sums[i · 256 + t · 16 + o] = token tile i's (i < kTiles) products with the panel: tokens from
-// `activations` (a token every `stride` bytes, tile i 16 tokens further on each), the tiles
-// configured for their number of tokens.
+// sums[i · 256 + r · 16 + t] = row g + r's products with token t of token tile tile0 + i
+// (i < kTiles), the tiles configured for the group's rows. Chunk c of the rows is read in place,
+// the last from `last_chunk` when the rows end inside it.
 template <int kTiles>
-LLAMA4_AMX_BF16 void multiply_tiles(const std::uint8_t* panel, std::int64_t chunks,
-                                    const std::uint8_t* activations, std::int64_t stride,
-                                    float* sums) {
-  const std::int64_t tile_stride = kTileRows * stride;
+LLAMA4_AMX_BF16 void multiply_tiles(const Matrix& w, std::int64_t g, int rows,
+                                    const TokenPairs& pairs, std::int64_t tile0,
+                                    const std::uint8_t* last_chunk, float* sums) {
+  const auto* weights = static_cast<const std::uint8_t*>(w.data) + g * w.row_stride * 2;
+  const std::int64_t row_bytes = w.row_stride * 2;
+  const std::int64_t whole = w.in_features / kChunkInputs;
   _tile_zero(0);
   if constexpr (kTiles > 1) _tile_zero(1);
   if constexpr (kTiles > 2) _tile_zero(2);
   if constexpr (kTiles > 3) _tile_zero(3);
-  // The panel was written by ordinary stores, which tileloadd does not declare that it reads.
+  // The pairs and the last chunk were written by ordinary stores, which tileloadd does not
+  // declare that it reads.
   asm volatile("" ::: "memory");
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::uint8_t* act = activations + c * kRowBytes;
-    _tile_loadd(6, panel + c * kChunkBytes, kRowBytes);
-    _tile_loadd(4, act, stride);
-    _tile_dpbf16ps(0, 4, 6);
+  for (std::int64_t c = 0; c < pairs.chunks; ++c) {
+    if (c < whole) {
+      for (int r = 0; r < rows; ++r)
+        prefetch_to_l2(weights, r * row_bytes + (c + kPrefetchChunks) * kRowBytes);
+      _tile_loadd(4, weights + c * kRowBytes, row_bytes);
+    } else {
+      _tile_loadd(4, last_chunk, kRowBytes);
+    }
+    _tile_loadd(5, pairs.chunk(tile0, c), kRowBytes);
+    _tile_dpbf16ps(0, 4, 5);
     if constexpr (kTiles > 1) {
-      _tile_loadd(7, act + tile_stride, stride);
-      _tile_dpbf16ps(1, 7, 6);
+      _tile_loadd(6, pairs.chunk(tile0 + 1, c), kRowBytes);
+      _tile_dpbf16ps(1, 4, 6);
     }
     if constexpr (kTiles > 2) {
-      _tile_loadd(4, act + 2 * tile_stride, stride);
-      _tile_dpbf16ps(2, 4, 6);
+      _tile_loadd(5, pairs.chunk(tile0 + 2, c), kRowBytes);
+      _tile_dpbf16ps(2, 4, 5);
     }
     if constexpr (kTiles > 3) {
-      _tile_loadd(7, act + 3 * tile_stride, stride);
-      _tile_dpbf16ps(3, 7, 6);
+      _tile_loadd(6, pairs.chunk(tile0 + 3, c), kRowBytes);
+      _tile_dpbf16ps(3, 4, 6);
     }
   }
-  constexpr std::int64_t kSums = kTileRows * kTileRows;
+  constexpr std::int64_t kSums = std::int64_t{kTileRows} * kTileRows;
   _tile_stored(0, sums, kRowBytes);
   if constexpr (kTiles > 1) _tile_stored(1, sums + kSums, kRowBytes);
   if constexpr (kTiles > 2) _tile_stored(2, sums + 2 * kSums, kRowBytes);
   if constexpr (kTiles > 3) _tile_stored(3, sums + 3 * kSums, kRowBytes);
 }
 
-// y[(t0 + t) · out + o0 + o] = sums[t · 16 + o] for t < tokens, o < outs.
-LLAMA4_AMX_BF16 void store_sums(const float* sums, std::int64_t tokens, int outs,
-                                std::int64_t out_features, std::int64_t t0, std::int64_t o0,
+// Decoding (one token tile): sums[r · 16 + t] as multiply_tiles<1> computes them, but each chunk
+// of the rows is first copied by vector loads into a ring of buffers in L1. Tile loads straight
+// from memory kept too few misses in flight (one core: 15-16 GB/s against 21-23 for the vector
+// kernel); the copy costs a load and a store per 64 bytes.
+LLAMA4_AMX_BF16 void multiply_streamed(const Matrix& w, std::int64_t g, int rows,
+                                       const TokenPairs& pairs, const std::uint8_t* last_chunk,
+                                       float* sums) {
+  alignas(64) std::uint8_t ring[kRing][kTileRows * kRowBytes];
+  const auto* weights = static_cast<const std::uint8_t*>(w.data) + g * w.row_stride * 2;
+  const std::int64_t row_bytes = w.row_stride * 2;
+  const std::int64_t whole = w.in_features / kChunkInputs;
+  _tile_zero(0);
+  for (std::int64_t c = 0; c < pairs.chunks; ++c) {
+    const std::uint8_t* chunk = last_chunk;
+    if (c < whole) {
+      std::uint8_t* copy = ring[c % kRing];
+      for (int r = 0; r < rows; ++r) {
+        const std::uint8_t* row = weights + r * row_bytes + c * kRowBytes;
+        prefetch_to_l2(row, kPrefetchChunks * kRowBytes);
+        _mm512_store_si512(copy + r * kRowBytes, _mm512_loadu_si512(row));
+      }
+      chunk = copy;
+    }
+    asm volatile("" ::: "memory");  // tileloadd does not declare that it reads the copy
+    _tile_loadd(4, chunk, kRowBytes);
+    _tile_loadd(5, pairs.chunk(0, c), kRowBytes);
+    _tile_dpbf16ps(0, 4, 5);
+  }
+  _tile_stored(0, sums, kRowBytes);
+}
+
+// y[(t0 + t) · out + g + r] = sums[r · 16 + t] for t < tokens, r < rows: a token tile's sums,
+// stored a row of weights per tile row, turned into a row of outputs per token.
+LLAMA4_AMX_BF16 void store_sums(const float* sums, int rows, std::int64_t tokens,
+                                std::int64_t out_features, std::int64_t t0, std::int64_t g,
                                 float* y) {
-  const auto mask = static_cast<__mmask16>((1u << outs) - 1u);
+  __m512i v[kTileRows];
+  for (int r = 0; r < kTileRows; ++r)
+    v[r] =
+        r < rows ? _mm512_loadu_si512(sums + std::int64_t{r} * kTileRows) : _mm512_setzero_si512();
+  transpose16(v);
+  const auto mask = static_cast<__mmask16>((1u << rows) - 1u);
   for (std::int64_t t = 0; t < tokens; ++t)
-    _mm512_mask_storeu_ps(y + (t0 + t) * out_features + o0, mask,
-                          _mm512_loadu_ps(sums + t * kTileRows));
+    _mm512_mask_storeu_ps(y + (t0 + t) * out_features + g, mask, _mm512_castsi512_ps(v[t]));
 }
-
-// Every token against a packed panel of outputs [o0, o0 + outs): up to kTilesInFlight full
-// token tiles per pass, a partial last tile alone.
-LLAMA4_AMX_BF16 void multiply_panel(const std::uint8_t* panel, std::int64_t chunks,
-                                    const std::uint8_t* activations, std::int64_t stride,
-                                    std::int64_t n_tokens, int outs, std::int64_t out_features,
-                                    std::int64_t o0, float* y) {
-  alignas(64) float sums[kTilesInFlight * kTileRows * kTileRows];
-  int configured = 0;
-  for (std::int64_t t = 0; t < n_tokens;) {
-    const std::int64_t left = n_tokens - t;
-    const int tokens = static_cast<int>(std::min<std::int64_t>(kTileRows, left));
-    const int tiles =
-        tokens < kTileRows
-            ? 1
-            : static_cast<int>(std::min<std::int64_t>(kTilesInFlight, left / kTileRows));
-    if (tokens != configured) configure_tiles(configured = tokens);
-    const std::uint8_t* act = activations + t * stride;
-    switch (tiles) {
-      case 4:
-        multiply_tiles<4>(panel, chunks, act, stride, sums);
-        break;
-      case 3:
-        multiply_tiles<3>(panel, chunks, act, stride, sums);
-        break;
-      case 2:
-        multiply_tiles<2>(panel, chunks, act, stride, sums);
-        break;
-      default:
-        multiply_tiles<1>(panel, chunks, act, stride, sums);
-    }
-    const std::int64_t done = tiles == 1 ? tokens : std::int64_t{tiles} * kTileRows;
-    for (std::int64_t i = 0; i * kTileRows < done; ++i)
-      store_sums(sums + i * kTileRows * kTileRows,
-                 std::min<std::int64_t>(kTileRows, done - i * kTileRows), outs, out_features,
-                 t + i * kTileRows, o0, y);
-    t += done;
-  }
-}
-
-// Decoding: each group's rows stream through chunk by chunk, each chunk packed into a
-// ring of buffers in L1 and multiplied at once; the sums stay in tile 0.
-LLAMA4_AMX_BF16 void decode(const Matrix& w, std::int64_t o0, std::int64_t count,
-                            const std::uint8_t* activations, std::int64_t stride,
-                            std::int64_t n_tokens, float* y) {
-  alignas(64) std::uint8_t ring[kRing][kChunkBytes];
-  alignas(64) float sums[kTileRows * kTileRows];
-  const std::int64_t chunks = (w.in_features + kChunkInputs - 1) / kChunkInputs;
-  configure_tiles(static_cast<int>(n_tokens));
-  for (std::int64_t g = o0; g < o0 + count; g += kTileRows) {
-    const int outs = static_cast<int>(std::min<std::int64_t>(kTileRows, o0 + count - g));
-    _tile_zero(0);
-    for (std::int64_t c = 0; c < chunks; ++c) {
-      std::uint8_t* chunk = ring[c % kRing];
-      pack_chunk(w, g, outs, c, chunk);
-      asm volatile("" ::: "memory");  // tileloadd does not declare that it reads the chunk
-      _tile_loadd(6, chunk, kRowBytes);
-      _tile_loadd(4, activations + c * kRowBytes, stride);
-      _tile_dpbf16ps(0, 4, 6);
-    }
-    _tile_stored(0, sums, kRowBytes);
-    store_sums(sums, n_tokens, outs, w.out_features, 0, g, y);
-  }
-}
-
-#if !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 }  // namespace
 
@@ -207,21 +180,62 @@ bool cpu_runs_amx_kernel() {
   return amx::bf16_usable() && cpu_runs_avx512_kernel();  // which takes in-major matrices
 }
 
-void amx_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                   std::int64_t n_tokens, float* y) {
-  const auto* activations = reinterpret_cast<const std::uint8_t*>(a.values.data());
-  const std::int64_t stride = a.stride * 2;
-  if (n_tokens <= kTileTokens) return decode(w, row0, count, activations, stride, n_tokens, y);
-  thread_local std::vector<std::uint8_t> panel;
-  const std::int64_t chunks = (w.in_features + kChunkInputs - 1) / kChunkInputs;
-  panel.resize(static_cast<std::size_t>(chunks * kChunkBytes));
-  for (std::int64_t g = row0; g < row0 + count; g += kTileRows) {
-    const int rows = static_cast<int>(std::min<std::int64_t>(kTileRows, row0 + count - g));
-    for (std::int64_t c = 0; c < chunks; ++c)
-      pack_chunk(w, g, rows, c, panel.data() + c * kChunkBytes);
-    multiply_panel(panel.data(), chunks, activations, stride, n_tokens, rows, w.out_features, g, y);
+LLAMA4_AMX_BF16 void pack_token_tile(const Activations& a, std::int64_t n_tokens, std::int64_t tile,
+                                     TokenPairs& pairs) {
+  const std::int64_t t0 = tile * kTileRows;
+  for (std::int64_t c = 0; c < pairs.chunks; ++c) {
+    __m512i v[kTileRows];
+    for (int t = 0; t < kTileRows; ++t)
+      v[t] = t0 + t < n_tokens ? _mm512_loadu_si512(a.token(t0 + t) + c * kChunkInputs)
+                               : _mm512_setzero_si512();
+    transpose16(v);
+    std::uint8_t* chunk = pairs.chunk_bytes(tile, c);
+    for (int j = 0; j < kTileRows; ++j) _mm512_storeu_si512(chunk + j * kRowBytes, v[j]);
   }
 }
+
+void amx_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const TokenPairs& pairs,
+                   std::int64_t n_tokens, float* y) {
+  alignas(64) std::uint8_t last_chunk[kTileRows * kRowBytes];
+  alignas(64) float sums[kTilesInFlight * kTileRows * kTileRows] = {};
+  const std::int64_t tiles = (n_tokens + kTileRows - 1) / kTileRows;
+  int configured = 0;
+  for (std::int64_t g = row0; g < row0 + count; g += kTileRows) {
+    const int rows = static_cast<int>(std::min<std::int64_t>(kTileRows, row0 + count - g));
+    if (rows != configured) configure_tiles(configured = rows);
+    if (w.in_features % kChunkInputs != 0) copy_last_chunk(w, g, rows, last_chunk);
+    if (n_tokens <= kTileTokens) {
+      multiply_streamed(w, g, rows, pairs, last_chunk, sums);
+      store_sums(sums, rows, n_tokens, w.out_features, 0, g, y);
+      continue;
+    }
+    for (std::int64_t tile = 0; tile < tiles; tile += kTilesInFlight) {
+      const auto in_flight = static_cast<int>(std::min<std::int64_t>(kTilesInFlight, tiles - tile));
+      switch (in_flight) {
+        case 4:
+          multiply_tiles<4>(w, g, rows, pairs, tile, last_chunk, sums);
+          break;
+        case 3:
+          multiply_tiles<3>(w, g, rows, pairs, tile, last_chunk, sums);
+          break;
+        case 2:
+          multiply_tiles<2>(w, g, rows, pairs, tile, last_chunk, sums);
+          break;
+        default:
+          multiply_tiles<1>(w, g, rows, pairs, tile, last_chunk, sums);
+      }
+      for (int i = 0; i < in_flight; ++i) {
+        const std::int64_t t0 = (tile + i) * kTileRows;
+        store_sums(sums + std::int64_t{i} * kTileRows * kTileRows, rows,
+                   std::min<std::int64_t>(kTileRows, n_tokens - t0), w.out_features, t0, g, y);
+      }
+    }
+  }
+}
+
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #else  // not x86-64 with GCC or Clang
 
@@ -229,7 +243,9 @@ bool cpu_runs_amx_kernel() {
   return false;
 }
 
-void amx_out_major(const Matrix&, std::int64_t, std::int64_t, const Activations&, std::int64_t,
+void pack_token_tile(const Activations&, std::int64_t, std::int64_t, TokenPairs&) {}
+
+void amx_out_major(const Matrix&, std::int64_t, std::int64_t, const TokenPairs&, std::int64_t,
                    float*) {}
 
 #endif

@@ -82,10 +82,29 @@ void portable_out_major(const Matrix& w, std::int64_t row0, std::int64_t count,
 void portable_in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
                        std::int64_t t0, std::int64_t n_tokens, float* y);
 
+// One call's activations as the AMX kernel's second operand: per tile of 16 tokens and chunk of
+// kChunkInputs inputs, 16 rows of 64 bytes, row j holding pair j (inputs 2j, 2j+1) of each of the
+// tile's tokens (zeros for tokens past the last).
+struct TokenPairs {
+  static constexpr std::int64_t kChunkBytes = 1024;
+  std::int64_t chunks = 0;
+  std::vector<std::uint8_t> bytes;  // [tiles][chunks][16][64]
+
+  const std::uint8_t* chunk(std::int64_t tile, std::int64_t c) const {
+    return bytes.data() + (tile * chunks + c) * kChunkBytes;
+  }
+  std::uint8_t* chunk_bytes(std::int64_t tile, std::int64_t c) {
+    return bytes.data() + (tile * chunks + c) * kChunkBytes;
+  }
+};
+
 // AMX-BF16 (`tdpbf16ps`, bf16_kernel_amx.cpp): out-major rows [row0, row0 + count) for every
-// token. Its own arithmetic (see there), not the one above.
+// token, with the activations packed by pack_token_tile (each tile of 16 tokens once per call).
+// Its own arithmetic (see there), not the one above.
 bool cpu_runs_amx_kernel();
-void amx_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
+void pack_token_tile(const Activations& a, std::int64_t n_tokens, std::int64_t tile,
+                     TokenPairs& pairs);
+void amx_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const TokenPairs& pairs,
                    std::int64_t n_tokens, float* y);
 
 bool cpu_runs_avx512_kernel();

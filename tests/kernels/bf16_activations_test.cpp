@@ -96,6 +96,8 @@ TEST(Bf16ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatc
     TestMatrix t = make_float_matrix(DType::BF16, layout, out, in, pad, rng);
     t.m.bf16_activations = true;
     const std::string what = layout == Matrix::Layout::kInMajor ? "in-major" : "out-major";
+    // The AMX kernel's own rounding (a copy: clang 14 does not capture structured bindings).
+    const bool amx_rounds_alone = layout == Matrix::Layout::kOutMajor;
     for_each_bf16_kernel([&](const std::string& kernel) {
       expect_batch_invariant(t, rng, what + ", bf16 activations, " + kernel);
     });
@@ -105,7 +107,7 @@ TEST(Bf16ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatc
       bf16_kernel_force(Bf16Kernel::kPortable);
       const std::vector<float> portable = linear_of(t.m, x, n_tokens);
       for_each_bf16_kernel([&](const std::string& kernel) {
-        if (bf16_kernel_in_use() == Bf16Kernel::kAmx && layout == Matrix::Layout::kOutMajor) return;
+        if (bf16_kernel_in_use() == Bf16Kernel::kAmx && amx_rounds_alone) return;
         const std::vector<float> y = linear_of(t.m, x, n_tokens);
         EXPECT_TRUE(std::equal(y.begin(), y.end(), portable.begin()))
             << what << " tokens " << n_tokens << ", kernel " << kernel;
