@@ -197,11 +197,11 @@ void print_prefill_line(const nlohmann::json& test, bool rounded_products,
     against += (against.empty() ? "" : ", ") +
                std::to_string(static_cast<int>(std::lround(100.0 * test[dot_key].get<double>()))) +
                "% of " + dot_peak_name + " dot peak";
-  if (test.contains("fraction_of_amx_int8_peak"))
+  const std::string amx_key = std::string("fraction_of_amx_") + dot_peak_name + "_peak";
+  if (test.contains(amx_key))
     against += ", " +
-               std::to_string(static_cast<int>(
-                   std::lround(100.0 * test["fraction_of_amx_int8_peak"].get<double>()))) +
-               "% of AMX int8 peak";
+               std::to_string(static_cast<int>(std::lround(100.0 * test[amx_key].get<double>()))) +
+               "% of AMX " + dot_peak_name + " peak";
   std::printf("%s: %.2f GFLOP/token → %.1f GFLOP/s = %s\n", test["test"].get<std::string>().c_str(),
               test["flops_per_token"].get<double>() / kGiga,
               test["flops_per_second"].get<double>() / kGiga, against.c_str());
@@ -244,6 +244,7 @@ int run_bench(const BenchOptions& o) {
   const std::optional<double> bf16_peak = measure_bf16_dot_peak(threads);
   const std::optional<double> int8_peak = measure_int8_dot_peak(threads);
   const std::optional<double> amx_int8_peak = measure_amx_int8_peak(threads);
+  const std::optional<double> amx_bf16_peak = measure_amx_bf16_peak(threads);
 
   const std::string model_name = config.architecture.empty() ? "llama4" : config.architecture;
   // Products of quantized weights with int8 activations run on the integer dot product, those of
@@ -288,6 +289,7 @@ int run_bench(const BenchOptions& o) {
   if (bf16_peak) report["bf16_dot_peak_flops"] = *bf16_peak;
   if (int8_peak) report["int8_dot_peak_ops"] = *int8_peak;
   if (amx_int8_peak) report["amx_int8_peak_ops"] = *amx_int8_peak;
+  if (amx_bf16_peak) report["amx_bf16_peak_flops"] = *amx_bf16_peak;
   report["decode_bytes_per_token"] = cost.decode_bytes;
   for (const TestResult& r : results) {
     nlohmann::json test;
@@ -306,6 +308,8 @@ int run_bench(const BenchOptions& o) {
       if (dot_peak) test[std::string("fraction_of_") + dot_peak_name + "_peak"] = flops / *dot_peak;
       if (int8_products && amx_int8_peak)
         test["fraction_of_amx_int8_peak"] = flops / *amx_int8_peak;
+      if (bf16_products && amx_bf16_peak)
+        test["fraction_of_amx_bf16_peak"] = flops / *amx_bf16_peak;
     }
     report["tests"].push_back(test);
   }
@@ -335,6 +339,7 @@ int run_bench(const BenchOptions& o) {
   if (bf16_peak) std::printf(", bf16 dot peak %.1f GFLOP/s", *bf16_peak / kGiga);
   if (int8_peak) std::printf(", int8 dot peak %.1f GOP/s", *int8_peak / kGiga);
   if (amx_int8_peak) std::printf(", AMX int8 peak %.1f GOP/s", *amx_int8_peak / kGiga);
+  if (amx_bf16_peak) std::printf(", AMX bf16 peak %.1f GFLOP/s", *amx_bf16_peak / kGiga);
   std::printf("\n");
   for (const auto& test : report["tests"]) {
     const std::string name = test["test"];

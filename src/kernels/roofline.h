@@ -23,5 +23,7 @@ std::optional<double> measure_int8_dot_peak(int threads);
 // And of AMX-INT8's tile product (tdpbsud on full 16 × 64-byte tiles: 16 · 16 · 64 products and
 // adds), when the CPU and the OS let this process use it.
 std::optional<double> measure_amx_int8_peak(int threads);
+// And of AMX-BF16's (tdpbf16ps on full tiles: 16 · 16 · 32 products and adds).
+std::optional<double> measure_amx_bf16_peak(int threads);
 
 }  // namespace llama4
