@@ -77,7 +77,7 @@ void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens,
   // thread's inside the parallel regions too.
   thread_local bf16::TokenPairs kept_pairs;
   bf16::TokenPairs& pairs = kept_pairs;
-  constexpr std::int64_t kTile = 16;
+  constexpr std::int64_t kTile = bf16::TokenPairs::kTileTokens;
   const std::int64_t tiles = (n_tokens + kTile - 1) / kTile;
   pairs.chunks = (w.in_features + bf16::kChunkInputs - 1) / bf16::kChunkInputs;
   pairs.bytes.resize(

@@ -50,12 +50,12 @@ namespace {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-constexpr int kTileRows = 16;           // tokens per token tile, rows per group
-constexpr std::int64_t kRowBytes = 64;  // a tile row: 32 bf16 values or 16 f32 sums
-constexpr int kTilesInFlight = 4;       // token tiles sharing a chunk of weights
-constexpr std::int64_t kPrefetchChunks = 8;
-constexpr int kRing =
-    4;  // decoding: chunks of rows copied in rotation  // chunks of a group's rows asked for ahead
+// Tokens per token tile, and rows per group.
+constexpr int kTileRows = static_cast<int>(TokenPairs::kTileTokens);
+constexpr std::int64_t kRowBytes = 64;       // a tile row: 32 bf16 values or 16 f32 sums
+constexpr int kTilesInFlight = 4;            // token tiles sharing a chunk of weights
+constexpr std::int64_t kPrefetchChunks = 8;  // chunks of a group's rows asked for ahead
+constexpr int kRing = 4;                     // decoding: chunks of rows copied in rotation
 
 // Tiles 0-3: sums of up to 4 token tiles, `rows` rows of 16 tokens; 4: a chunk of `rows` weight
 // rows; 5 and 6: token pairs.
@@ -187,7 +187,8 @@ LLAMA4_AMX_BF16 double amx_bf16_chains(std::int64_t iterations) {
     config.bytes_per_row[tile] = kRowBytes;
   }
   amx::load_tile_config(config);
-  alignas(64) static const std::uint16_t kOnes[kTileRows * kRowBytes / 2] = {0x3f80};  // 1.0
+  // Any operands do: the instruction's time does not depend on them.
+  alignas(64) static const std::uint16_t kOnes[kTileRows * kRowBytes / 2] = {0x3f80};
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);

@@ -86,6 +86,7 @@ void portable_in_major(const Matrix& w, std::int64_t c0, std::int64_t width, con
 // kChunkInputs inputs, 16 rows of 64 bytes, row j holding pair j (inputs 2j, 2j+1) of each of the
 // tile's tokens (zeros for tokens past the last).
 struct TokenPairs {
+  static constexpr std::int64_t kTileTokens = 16;
   static constexpr std::int64_t kChunkBytes = 1024;
   std::int64_t chunks = 0;
   std::vector<std::uint8_t> bytes;  // [tiles][chunks][16][64]

@@ -215,6 +215,7 @@ LLAMA4_AMX double amx_int8_chains(std::int64_t iterations) {
     config.bytes_per_row[tile] = kRowBytes;
   }
   amx::load_tile_config(config);
+  // Any operands do: the instruction's time does not depend on them.
   alignas(64) static const std::int8_t kOnes[kTileRows * kRowBytes] = {1};
   _tile_zero(0);
   _tile_zero(1);
