@@ -80,8 +80,8 @@ void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens,
   constexpr std::int64_t kTile = bf16::TokenPairs::kTileTokens;
   const std::int64_t tiles = (n_tokens + kTile - 1) / kTile;
   pairs.chunks = (w.in_features + bf16::kChunkInputs - 1) / bf16::kChunkInputs;
-  pairs.bytes.resize(
-      static_cast<std::size_t>(tiles * pairs.chunks * bf16::TokenPairs::kChunkBytes));
+  pairs.columns = n_tokens <= kTileTokens ? n_tokens : kTile;
+  pairs.bytes.resize(static_cast<std::size_t>(tiles * pairs.chunks * pairs.chunk_bytes()));
 #pragma omp parallel for schedule(static) if (tiles > 1)
   for (std::int64_t tile = 0; tile < tiles; ++tile) bf16::pack_token_tile(a, n_tokens, tile, pairs);
   split_rows(w.out_features, n_tokens, [&](std::int64_t begin, std::int64_t count) {

@@ -9,7 +9,9 @@
 // of 16 rows then meets up to 4 token tiles per pass (tiles 0-3 hold their sums, 4 the chunk of
 // weights, 5 and 6 the tokens' pairs), the sums staying in the tiles over all inputs; they come
 // out a row of weights per tile row and are transposed into a row of outputs per token. Decoding
-// runs the same code with one token tile, streaming the rows straight into the tile unit.
+// runs the same code with one token tile of just its tokens (its pairs are then 64 bytes per
+// token and chunk, not 1 KiB: with 16 columns for one token they took as much cache traffic as
+// the weights and held one core to 15-16 GB/s), streaming the rows straight into the tile unit.
 //
 // The arithmetic is the tile unit's own: its f32 sums do not round like a chain of FMAs (on
 // 5120-input products it was 5 times closer to the exact sum than a chain), and a product split
@@ -55,16 +57,20 @@ constexpr int kTileRows = static_cast<int>(TokenPairs::kTileTokens);
 constexpr std::int64_t kRowBytes = 64;       // a tile row: 32 bf16 values or 16 f32 sums
 constexpr int kTilesInFlight = 4;            // token tiles sharing a chunk of weights
 constexpr std::int64_t kPrefetchChunks = 8;  // chunks of a group's rows asked for ahead
-constexpr int kRing = 4;                     // decoding: chunks of rows copied in rotation
 
-// Tiles 0-3: sums of up to 4 token tiles, `rows` rows of 16 tokens; 4: a chunk of `rows` weight
-// rows; 5 and 6: token pairs.
-LLAMA4_AMX_BF16 void configure_tiles(int rows) {
+// Tiles 0-3: sums of up to 4 token tiles, `rows` rows of `columns` tokens; 4: a chunk of `rows`
+// weight rows; 5 and 6: a chunk of token pairs, 16 rows of `columns` tokens.
+LLAMA4_AMX_BF16 void configure_tiles(int rows, std::int64_t columns) {
   amx::TileConfig config;
-  for (int tile = 0; tile < 7; ++tile) {
-    const bool pairs = tile == 5 || tile == 6;
-    config.rows[tile] = static_cast<std::uint8_t>(pairs ? kTileRows : rows);
-    config.bytes_per_row[tile] = kRowBytes;
+  for (int tile = 0; tile < 4; ++tile) {
+    config.rows[tile] = static_cast<std::uint8_t>(rows);
+    config.bytes_per_row[tile] = static_cast<std::uint16_t>(4 * columns);
+  }
+  config.rows[4] = static_cast<std::uint8_t>(rows);
+  config.bytes_per_row[4] = kRowBytes;
+  for (int tile = 5; tile < 7; ++tile) {
+    config.rows[tile] = kTileRows;
+    config.bytes_per_row[tile] = static_cast<std::uint16_t>(4 * columns);
   }
   amx::load_tile_config(config);
 }
@@ -106,18 +112,18 @@ LLAMA4_AMX_BF16 void multiply_tiles(const Matrix& w, std::int64_t g, int rows,
     } else {
       _tile_loadd(4, last_chunk, kRowBytes);
     }
-    _tile_loadd(5, pairs.chunk(tile0, c), kRowBytes);
+    _tile_loadd(5, pairs.chunk(tile0, c), pairs.row_bytes());
     _tile_dpbf16ps(0, 4, 5);
     if constexpr (kTiles > 1) {
-      _tile_loadd(6, pairs.chunk(tile0 + 1, c), kRowBytes);
+      _tile_loadd(6, pairs.chunk(tile0 + 1, c), pairs.row_bytes());
       _tile_dpbf16ps(1, 4, 6);
     }
     if constexpr (kTiles > 2) {
-      _tile_loadd(5, pairs.chunk(tile0 + 2, c), kRowBytes);
+      _tile_loadd(5, pairs.chunk(tile0 + 2, c), pairs.row_bytes());
       _tile_dpbf16ps(2, 4, 5);
     }
     if constexpr (kTiles > 3) {
-      _tile_loadd(6, pairs.chunk(tile0 + 3, c), kRowBytes);
+      _tile_loadd(6, pairs.chunk(tile0 + 3, c), pairs.row_bytes());
       _tile_dpbf16ps(3, 4, 6);
     }
   }
@@ -126,37 +132,6 @@ LLAMA4_AMX_BF16 void multiply_tiles(const Matrix& w, std::int64_t g, int rows,
   if constexpr (kTiles > 1) _tile_stored(1, sums + kSums, kRowBytes);
   if constexpr (kTiles > 2) _tile_stored(2, sums + 2 * kSums, kRowBytes);
   if constexpr (kTiles > 3) _tile_stored(3, sums + 3 * kSums, kRowBytes);
-}
-
-// Decoding (one token tile): sums[r · 16 + t] as multiply_tiles<1> computes them, but each chunk
-// of the rows is first copied by vector loads into a ring of buffers in L1. Tile loads straight
-// from memory kept too few misses in flight (one core: 15-16 GB/s against 21-23 for the vector
-// kernel); the copy costs a load and a store per 64 bytes.
-LLAMA4_AMX_BF16 void multiply_streamed(const Matrix& w, std::int64_t g, int rows,
-                                       const TokenPairs& pairs, const std::uint8_t* last_chunk,
-                                       float* sums) {
-  alignas(64) std::uint8_t ring[kRing][kTileRows * kRowBytes];
-  const auto* weights = static_cast<const std::uint8_t*>(w.data) + g * w.row_stride * 2;
-  const std::int64_t row_bytes = w.row_stride * 2;
-  const std::int64_t whole = w.in_features / kChunkInputs;
-  _tile_zero(0);
-  for (std::int64_t c = 0; c < pairs.chunks; ++c) {
-    const std::uint8_t* chunk = last_chunk;
-    if (c < whole) {
-      std::uint8_t* copy = ring[c % kRing];
-      for (int r = 0; r < rows; ++r) {
-        const std::uint8_t* row = weights + r * row_bytes + c * kRowBytes;
-        prefetch_to_l2(row, kPrefetchChunks * kRowBytes);
-        _mm512_store_si512(copy + r * kRowBytes, _mm512_loadu_si512(row));
-      }
-      chunk = copy;
-    }
-    asm volatile("" ::: "memory");  // tileloadd does not declare that it reads the copy
-    _tile_loadd(4, chunk, kRowBytes);
-    _tile_loadd(5, pairs.chunk(0, c), kRowBytes);
-    _tile_dpbf16ps(0, 4, 5);
-  }
-  _tile_stored(0, sums, kRowBytes);
 }
 
 // y[(t0 + t) · out + g + r] = sums[r · 16 + t] for t < tokens, r < rows: a token tile's sums,
@@ -219,8 +194,10 @@ LLAMA4_AMX_BF16 void pack_token_tile(const Activations& a, std::int64_t n_tokens
       v[t] = t0 + t < n_tokens ? _mm512_loadu_si512(a.token(t0 + t) + c * kChunkInputs)
                                : _mm512_setzero_si512();
     transpose16(v);
-    std::uint8_t* chunk = pairs.chunk_bytes(tile, c);
-    for (int j = 0; j < kTileRows; ++j) _mm512_storeu_si512(chunk + j * kRowBytes, v[j]);
+    std::uint8_t* chunk = pairs.chunk(tile, c);
+    const auto columns = static_cast<__mmask16>((1u << pairs.columns) - 1u);
+    for (int j = 0; j < kTileRows; ++j)
+      _mm512_mask_storeu_epi32(chunk + j * pairs.row_bytes(), columns, v[j]);
   }
 }
 
@@ -232,13 +209,8 @@ void amx_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const
   int configured = 0;
   for (std::int64_t g = row0; g < row0 + count; g += kTileRows) {
     const int rows = static_cast<int>(std::min<std::int64_t>(kTileRows, row0 + count - g));
-    if (rows != configured) configure_tiles(configured = rows);
+    if (rows != configured) configure_tiles(configured = rows, pairs.columns);
     if (w.in_features % kChunkInputs != 0) copy_last_chunk(w, g, rows, last_chunk);
-    if (n_tokens <= kTileTokens) {
-      multiply_streamed(w, g, rows, pairs, last_chunk, sums);
-      store_sums(sums, rows, n_tokens, w.out_features, 0, g, y);
-      continue;
-    }
     for (std::int64_t tile = 0; tile < tiles; tile += kTilesInFlight) {
       const auto in_flight = static_cast<int>(std::min<std::int64_t>(kTilesInFlight, tiles - tile));
       switch (in_flight) {

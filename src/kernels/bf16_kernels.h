@@ -82,20 +82,22 @@ void portable_out_major(const Matrix& w, std::int64_t row0, std::int64_t count,
 void portable_in_major(const Matrix& w, std::int64_t c0, std::int64_t width, const Activations& a,
                        std::int64_t t0, std::int64_t n_tokens, float* y);
 
-// One call's activations as the AMX kernel's second operand: per tile of 16 tokens and chunk of
-// kChunkInputs inputs, 16 rows of 64 bytes, row j holding pair j (inputs 2j, 2j+1) of each of the
-// tile's tokens (zeros for tokens past the last).
+// One call's activations as the AMX kernel's second operand: per tile of up to 16 tokens and
+// chunk of kChunkInputs inputs, 16 rows of `columns` 4-byte pairs, row j holding pair j (inputs
+// 2j, 2j+1) of each of the tile's tokens (zeros for tokens past the last). Prompts have 16
+// columns; decoding as many as tokens, so that a chunk is 64 bytes per token rather than 1 KiB.
 struct TokenPairs {
   static constexpr std::int64_t kTileTokens = 16;
-  static constexpr std::int64_t kChunkBytes = 1024;
-  std::int64_t chunks = 0;
-  std::vector<std::uint8_t> bytes;  // [tiles][chunks][16][64]
+  std::int64_t chunks = 0, columns = kTileTokens;
+  std::vector<std::uint8_t> bytes;  // [tiles][chunks][16][columns][4]
 
+  std::int64_t row_bytes() const { return columns * 4; }
+  std::int64_t chunk_bytes() const { return kTileTokens * row_bytes(); }
   const std::uint8_t* chunk(std::int64_t tile, std::int64_t c) const {
-    return bytes.data() + (tile * chunks + c) * kChunkBytes;
+    return bytes.data() + (tile * chunks + c) * chunk_bytes();
   }
-  std::uint8_t* chunk_bytes(std::int64_t tile, std::int64_t c) {
-    return bytes.data() + (tile * chunks + c) * kChunkBytes;
+  std::uint8_t* chunk(std::int64_t tile, std::int64_t c) {
+    return bytes.data() + (tile * chunks + c) * chunk_bytes();
   }
 };
 
