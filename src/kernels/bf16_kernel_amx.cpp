@@ -181,7 +181,7 @@ LLAMA4_AMX_BF16 double amx_bf16_chains(std::int64_t iterations) {
   alignas(64) float sums[kTileRows * kTileRows];
   _tile_stored(0, sums, kRowBytes);
   _tile_release();
-  constexpr double kFlopsPerInstruction = 2.0 * kTileRows * kTileRows * (kRowBytes / 2);
+  constexpr double kFlopsPerInstruction = 2.0 * kTileRows * kTileRows * kChunkInputs;
   return sums[0] == 12345.0f ? 0.0 : kFlopsPerInstruction * 4.0 * static_cast<double>(iterations);
 }
 
