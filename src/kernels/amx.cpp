@@ -50,6 +50,46 @@ __attribute__((target("amx-tile"))) void load_tile_config(const TileConfig& conf
   _tile_loadconfig(&config);
 }
 
+__attribute__((target("amx-tile,amx-int8,amx-bf16"))) double product_chains(
+    Product product, std::int64_t iterations) {
+  constexpr int kRows = 16, kRowBytes = 64;
+  TileConfig config;
+  for (int tile = 0; tile < 8; ++tile) {
+    config.rows[tile] = kRows;
+    config.bytes_per_row[tile] = kRowBytes;
+  }
+  load_tile_config(config);
+  // Any operands do: the instructions' time does not depend on them.
+  alignas(64) static const std::uint8_t kOperand[kRows * kRowBytes] = {1};
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, kOperand, kRowBytes);
+  _tile_loadd(5, kOperand, kRowBytes);
+  _tile_loadd(6, kOperand, kRowBytes);
+  _tile_loadd(7, kOperand, kRowBytes);
+  for (std::int64_t i = 0; i < iterations; ++i) {
+    if (product == Product::kInt8) {
+      _tile_dpbsud(0, 4, 6);
+      _tile_dpbsud(1, 4, 7);
+      _tile_dpbsud(2, 5, 6);
+      _tile_dpbsud(3, 5, 7);
+    } else {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  alignas(64) std::int32_t sums[kRows * kRows];
+  _tile_stored(0, sums, kRowBytes);
+  _tile_release();
+  const double inputs_per_row = product == Product::kInt8 ? kRowBytes : kRowBytes / 2.0;
+  const double ops_per_instruction = 2.0 * kRows * kRows * inputs_per_row;
+  return sums[0] == 12345 ? 0.0 : ops_per_instruction * 4.0 * static_cast<double>(iterations);
+}
+
 #else
 
 bool int8_usable() {
@@ -61,6 +101,10 @@ bool bf16_usable() {
 }
 
 void load_tile_config(const TileConfig&) {}
+
+double product_chains(Product, std::int64_t) {
+  return 0.0;
+}
 
 #endif
 

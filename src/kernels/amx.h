@@ -27,4 +27,10 @@ struct alignas(64) TileConfig {
 // Loads `config` into this thread's tile unit (the tiles are zeroed).
 void load_tile_config(const TileConfig& config);
 
+// For the roofline: operations (a multiply-add counts 2) of `iterations` rounds of 4 independent
+// tile products on full 16 × 64-byte tiles on this thread, int8 (`tdpbsud`: 16 · 16 · 64
+// multiply-adds each) or bf16 (`tdpbf16ps`: 16 · 16 · 32). The product must be usable.
+enum class Product { kInt8, kBf16 };
+double product_chains(Product product, std::int64_t iterations);
+
 }  // namespace llama4::amx

@@ -155,36 +155,6 @@ bool cpu_runs_amx_kernel() {
   return amx::bf16_usable() && cpu_runs_avx512_kernel();  // which takes in-major matrices
 }
 
-LLAMA4_AMX_BF16 double amx_bf16_chains(std::int64_t iterations) {
-  amx::TileConfig config;
-  for (int tile = 0; tile < 8; ++tile) {
-    config.rows[tile] = kTileRows;
-    config.bytes_per_row[tile] = kRowBytes;
-  }
-  amx::load_tile_config(config);
-  // Any operands do: the instruction's time does not depend on them.
-  alignas(64) static const std::uint16_t kOnes[kTileRows * kRowBytes / 2] = {0x3f80};
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  _tile_loadd(4, kOnes, kRowBytes);
-  _tile_loadd(5, kOnes, kRowBytes);
-  _tile_loadd(6, kOnes, kRowBytes);
-  _tile_loadd(7, kOnes, kRowBytes);
-  for (std::int64_t i = 0; i < iterations; ++i) {
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
-  }
-  alignas(64) float sums[kTileRows * kTileRows];
-  _tile_stored(0, sums, kRowBytes);
-  _tile_release();
-  constexpr double kFlopsPerInstruction = 2.0 * kTileRows * kTileRows * kChunkInputs;
-  return sums[0] == 12345.0f ? 0.0 : kFlopsPerInstruction * 4.0 * static_cast<double>(iterations);
-}
-
 LLAMA4_AMX_BF16 void pack_token_tile(const Activations& a, std::int64_t n_tokens, std::int64_t tile,
                                      TokenPairs& pairs) {
   const std::int64_t t0 = tile * kTileRows;
@@ -246,10 +216,6 @@ bool cpu_runs_amx_kernel() {
 }
 
 void pack_token_tile(const Activations&, std::int64_t, std::int64_t, TokenPairs&) {}
-
-double amx_bf16_chains(std::int64_t) {
-  return 0.0;
-}
 
 void amx_out_major(const Matrix&, std::int64_t, std::int64_t, const TokenPairs&, std::int64_t,
                    float*) {}

@@ -109,9 +109,6 @@ void pack_token_tile(const Activations& a, std::int64_t n_tokens, std::int64_t t
                      TokenPairs& pairs);
 void amx_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const TokenPairs& pairs,
                    std::int64_t n_tokens, float* y);
-// Floating-point operations of `iterations` rounds of 4 independent full `tdpbf16ps` on one
-// thread, for the roofline (cpu_runs_amx_kernel() must hold).
-double amx_bf16_chains(std::int64_t iterations);
 
 bool cpu_runs_avx512_kernel();
 void avx512_out_major(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,

@@ -206,38 +206,6 @@ LLAMA4_AMX const std::uint8_t* tile_layout(int bits, const std::uint8_t* panel,
 
 }  // namespace
 
-LLAMA4_AMX double amx_int8_chains(std::int64_t iterations) {
-  // Full-width operands for the peak: 64 bytes of activations per token (the kernel's blocks use
-  // 32, so it can reach at most half of this), 16 rows of levels.
-  amx::TileConfig config;
-  for (int tile = 0; tile < 8; ++tile) {
-    config.rows[tile] = kTileRows;
-    config.bytes_per_row[tile] = kRowBytes;
-  }
-  amx::load_tile_config(config);
-  // Any operands do: the instruction's time does not depend on them.
-  alignas(64) static const std::int8_t kOnes[kTileRows * kRowBytes] = {1};
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  _tile_loadd(4, kOnes, kRowBytes);
-  _tile_loadd(5, kOnes, kRowBytes);
-  _tile_loadd(6, kOnes, kRowBytes);
-  _tile_loadd(7, kOnes, kRowBytes);
-  for (std::int64_t i = 0; i < iterations; ++i) {
-    _tile_dpbsud(0, 4, 6);
-    _tile_dpbsud(1, 4, 7);
-    _tile_dpbsud(2, 5, 6);
-    _tile_dpbsud(3, 5, 7);
-  }
-  alignas(64) std::int32_t sums[kTileRows * kTileRows];
-  _tile_stored(0, sums, kRowBytes);
-  _tile_release();
-  constexpr double kOpsPerInstruction = 2.0 * kTileRows * kTileRows * kRowBytes;
-  return sums[0] == 12345 ? 0.0 : kOpsPerInstruction * 4.0 * static_cast<double>(iterations);
-}
-
 bool cpu_runs_amx_kernel() {
   return amx::int8_usable();
 }
@@ -264,10 +232,6 @@ bool cpu_runs_amx_kernel() {
 
 void amx_slice(int, const std::uint8_t*, std::int64_t, std::int64_t, std::int64_t, const float*,
                const Activations&, std::int64_t, float*) {}
-
-double amx_int8_chains(std::int64_t) {
-  return 0.0;
-}
 
 #endif
 

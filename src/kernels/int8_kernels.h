@@ -155,8 +155,5 @@ bool cpu_runs_amx_kernel();
 void amx_slice(int bits, const std::uint8_t* panel, std::int64_t k0, std::int64_t blocks,
                std::int64_t group, const float* scales, const Activations& a, std::int64_t n_tokens,
                float* sums);
-// Integer operations (a multiply-add counts 2) of `iterations` rounds of 4 independent
-// full-width `tdpbsud` on one thread, for the roofline (cpu_runs_amx_kernel() must hold).
-double amx_int8_chains(std::int64_t iterations);
 
 }  // namespace llama4::int8

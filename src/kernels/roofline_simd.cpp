@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/amx.h"
 #include "kernels/bf16_kernels.h"
 #include "kernels/int8_kernels.h"
 #include "kernels/roofline.h"
@@ -212,12 +213,14 @@ std::optional<double> measure_int8_dot_peak(int threads) {
 
 std::optional<double> measure_amx_int8_peak(int threads) {
   if (!int8::cpu_runs_amx_kernel()) return std::nullopt;
-  return run_threads(threads, [] { return int8::amx_int8_chains(kComputeIterations / 16); });
+  return run_threads(
+      threads, [] { return amx::product_chains(amx::Product::kInt8, kComputeIterations / 16); });
 }
 
 std::optional<double> measure_amx_bf16_peak(int threads) {
   if (!bf16::cpu_runs_amx_kernel()) return std::nullopt;
-  return run_threads(threads, [] { return bf16::amx_bf16_chains(kComputeIterations / 16); });
+  return run_threads(
+      threads, [] { return amx::product_chains(amx::Product::kBf16, kComputeIterations / 16); });
 }
 
 }  // namespace llama4
