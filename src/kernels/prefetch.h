@@ -16,6 +16,8 @@
 
 namespace llama4 {
 
+inline constexpr std::int64_t kCacheLineBytes = 64;
+
 // `byte_offset` bytes from `base`; the address is formed as an integer because it may lie past
 // the end of the matrix, which a prefetch tolerates (it never faults).
 __attribute__((always_inline)) inline void prefetch_to_l2(const void* base,
@@ -23,6 +25,13 @@ __attribute__((always_inline)) inline void prefetch_to_l2(const void* base,
   const auto address =
       reinterpret_cast<std::uintptr_t>(base) + static_cast<std::uintptr_t>(byte_offset);
   __builtin_prefetch(reinterpret_cast<const void*>(address), 0, 2);
+}
+
+// Every line of [base + byte_offset, base + byte_offset + bytes).
+__attribute__((always_inline)) inline void prefetch_range_to_l2(const void* base,
+                                                                std::int64_t byte_offset,
+                                                                std::int64_t bytes) {
+  for (std::int64_t b = 0; b < bytes; b += kCacheLineBytes) prefetch_to_l2(base, byte_offset + b);
 }
 
 }  // namespace llama4
