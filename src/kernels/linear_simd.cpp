@@ -86,6 +86,12 @@ constexpr int kMr = 8;
 constexpr int kVectorRegisters = 16;
 constexpr int kMr = 4;
 #endif
+// In-major prompt tiles (InMajorAccumulatePrompt): tokens × column vectors of sums in registers,
+// plus a row's vectors and the tokens' broadcast inputs (8 × 2 + 2 + 8 = 26 of AVX-512's 32
+// registers; 4 × 2 + 2 + 4 = 14 of 16).
+constexpr int kInMajorPromptTokens = kVectorRegisters >= 32 ? 8 : 4;
+constexpr int kPromptTileVectors = 2;
+static_assert(kInMajorPromptTokens % kTiledTokens == 0);
 
 // Output rows of float weights processed together by the small-batch kernels for kTokens tokens:
 // as many as keep the accumulators (rows · tokens vectors), the inputs and a weight vector in
@@ -752,6 +758,57 @@ void InMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, f
 // in L2 throughout. Every column's sum runs through InMajorAccumulate over ascending row blocks, so
 // each token's result is bit-identical to decoding it alone.
 
+// InMajorAccumulate for kInMajorPromptTokens tokens, with the accumulators of kPromptTileVectors
+// column vectors of every token in registers while the block's rows pass by: one load of a row's
+// vector serves kInMajorPromptTokens FMAs (kTiledTokens in InMajorAccumulate), and the sums leave
+// the registers once per block instead of once per kInUnroll rows. Each column's FMAs are
+// InMajorAccumulate's, in its order (one chain over ascending rows), so results stay
+// bit-identical to decoding. Columns past the last whole register tile and inputs past the matrix's
+// last whole group of kInUnroll are left to InMajorAccumulate, kTiledTokens tokens at a time.
+template <DType D>
+void InMajorAccumulatePrompt(const Matrix& w, const float* x, std::int64_t i_begin,
+                             std::int64_t i_end, std::int64_t c0, std::int64_t width, float* acc,
+                             std::int64_t acc_stride) {
+  using S = Stored<D>;
+  constexpr int kTokens = kInMajorPromptTokens, kVectors = kPromptTileVectors;
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  const std::int64_t in = w.in_features, stride = w.row_stride;
+  const auto* base = static_cast<const typename S::T*>(w.data) + c0;
+  const std::int64_t grouped_end = i_begin + (i_end - i_begin) / kInUnroll * kInUnroll;
+  const std::int64_t tile_columns = kVectors * n, tiled = width / tile_columns * tile_columns;
+  const auto ahead_bytes = static_cast<std::int64_t>(2 * tile_columns * sizeof(typename S::T));
+  for (std::int64_t c = 0; c < tiled; c += tile_columns) {
+    VF sum[kTokens][kVectors];
+    for (int t = 0; t < kTokens; ++t)
+      for (int v = 0; v < kVectors; ++v)
+        sum[t][v] = hn::LoadU(df, acc + t * acc_stride + c + v * n);
+    for (std::int64_t i = i_begin; i < grouped_end; ++i) {
+      const typename S::T* row = base + i * stride + c;
+      VF wv[kVectors];
+      for (int v = 0; v < kVectors; ++v) {
+        prefetch_to_l2(row + v * n, ahead_bytes);
+        wv[v] = S::Load(df, row + v * n);
+      }
+      for (int t = 0; t < kTokens; ++t) {
+        const VF xt = hn::Set(df, x[t * in + i]);
+        for (int v = 0; v < kVectors; ++v) sum[t][v] = hn::MulAdd(wv[v], xt, sum[t][v]);
+      }
+    }
+    for (int t = 0; t < kTokens; ++t)
+      for (int v = 0; v < kVectors; ++v)
+        hn::StoreU(sum[t][v], df, acc + t * acc_stride + c + v * n);
+  }
+  for (int t = 0; t < kTokens; t += kTiledTokens) {
+    if (tiled < width)
+      InMajorAccumulate<D, kTiledTokens>(w, x + t * in, i_begin, i_end, c0 + tiled, width - tiled,
+                                         acc + t * acc_stride + tiled, acc_stride);
+    if (grouped_end < i_end)
+      InMajorAccumulate<D, kTiledTokens>(w, x + t * in, grouped_end, i_end, c0, tiled,
+                                         acc + t * acc_stride, acc_stride);
+  }
+}
+
 template <DType D>
 void InMajorTokenGroups(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
   const DF df;
@@ -778,7 +835,11 @@ void InMajorTokenGroups(const Matrix& w, const float* x, std::int64_t n_tokens, 
         std::fill(acc.begin(), acc.end(), 0.0f);
         for (std::int64_t i0 = 0; i0 < in; i0 += block_rows) {
           const std::int64_t i1 = std::min(in, i0 + block_rows);
-          for (std::int64_t t = 0; t < tokens; t += kTiledTokens)
+          std::int64_t t = 0;
+          for (; t + kInMajorPromptTokens <= tokens; t += kInMajorPromptTokens)
+            InMajorAccumulatePrompt<D>(w, x + (t0 + t) * in, i0, i1, c0, cols,
+                                       acc.data() + t * cols, cols);
+          for (; t < tokens; t += kTiledTokens)
             WithTokenCount(tokens - t, [&](auto k) {
               InMajorAccumulate<D, decltype(k)::value>(w, x + (t0 + t) * in, i0, i1, c0, cols,
                                                        acc.data() + t * cols, cols);
