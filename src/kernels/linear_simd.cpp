@@ -87,10 +87,11 @@ constexpr int kVectorRegisters = 16;
 constexpr int kMr = 4;
 #endif
 // In-major prompt tiles (InMajorAccumulatePrompt): tokens × column vectors of sums in registers,
-// plus a row's vectors and the tokens' broadcast inputs (8 × 2 + 2 + 8 = 26 of AVX-512's 32
-// registers; 4 × 2 + 2 + 4 = 14 of 16).
+// plus a row's vectors and a broadcast input (8 × 3 + 3 + 1 = 28 of AVX-512's 32 registers;
+// 4 × 2 + 2 + 1 = 11 of 16). On one core, bench_kernels prefill_bf16_in_major: 8 × 2 95-97
+// GFLOP/s, 8 × 3 103-108, 16 × 1 93-96, 16 × 2 (spilling) 104.
 constexpr int kInMajorPromptTokens = kVectorRegisters >= 32 ? 8 : 4;
-constexpr int kPromptTileVectors = 2;
+constexpr int kPromptTileVectors = kVectorRegisters >= 32 ? 3 : 2;
 static_assert(kInMajorPromptTokens % kTiledTokens == 0);
 
 // Output rows of float weights processed together by the small-batch kernels for kTokens tokens:
@@ -777,7 +778,10 @@ void InMajorAccumulatePrompt(const Matrix& w, const float* x, std::int64_t i_beg
   const auto* base = static_cast<const typename S::T*>(w.data) + c0;
   const std::int64_t grouped_end = i_begin + (i_end - i_begin) / kInUnroll * kInUnroll;
   const std::int64_t tile_columns = kVectors * n, tiled = width / tile_columns * tile_columns;
-  const auto ahead_bytes = static_cast<std::int64_t>(2 * tile_columns * sizeof(typename S::T));
+  // The first token tile over a block reads it from memory; the prefetch asks for the same rows
+  // 4 column tiles ahead (bf16 pp512: none 102-112 tokens/s, 2 tiles 126-133, 4 tiles 129-139, 8
+  // tiles 119-120).
+  const auto ahead_bytes = static_cast<std::int64_t>(4 * tile_columns * sizeof(typename S::T));
   for (std::int64_t c = 0; c < tiled; c += tile_columns) {
     VF sum[kTokens][kVectors];
     for (int t = 0; t < kTokens; ++t)
