@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <type_traits>
 #include <vector>
 
@@ -371,6 +372,11 @@ constexpr int QuantRowTileFor(int tokens) {
 }
 static_assert(kRowsPerL2Block % 8 == 0 && kRowsPerL2Block % 6 == 0 && kRowsPerL2Block % 3 == 0);
 
+// Inputs per span of a quantized prompt (InputSpan): 4 tokens' activations, 16 KiB, stay in L1
+// while every row tile of a block passes over them, where a whole row's (80 KiB for Scout's
+// hidden size) came from L2 for each tile.
+constexpr std::int64_t kPromptSpanInputs = 1024;
+
 // The scales (or biases) of kRows rows as floats, `groups` per row, padded by a vector so that a
 // vector load from any group of a row stays inside the buffer.
 template <int kRows>
@@ -404,13 +410,45 @@ HWY_INLINE float BiasTerm(const float* biases, const float* group_sums, std::int
   return term;
 }
 
+// The inputs [begin, end) of a row tile's pass. Prompts split a row's inputs into spans whose
+// activations stay in L1 while every tile of a block of rows passes over them; a tile's running
+// sums wait in `carry` (kRows × kTokens vectors) between its spans. Each (row, token) result still
+// takes the same operations in the same order, since a span ends only where a group or chunk does.
+struct InputSpan {
+  std::int64_t begin = 0, end = 0;  // end == 0: all inputs
+  float* carry = nullptr;
+};
+
+// The running sums at the start of a span: zero, or what the previous span left in `carry`.
+template <int kRows, int kTokens>
+HWY_INLINE void StartSpan(const InputSpan& span, VF (&acc)[kRows][kTokens]) {
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t)
+      acc[r][t] =
+          span.begin == 0 ? hn::Zero(df) : hn::LoadU(df, span.carry + (r * kTokens + t) * n);
+}
+
+// Whether the span ends before the row does; if so its running sums are left in `carry`.
+template <int kRows, int kTokens>
+HWY_INLINE bool SpanContinues(const InputSpan& span, std::int64_t in,
+                              const VF (&acc)[kRows][kTokens]) {
+  if (span.end == 0 || span.end >= in) return false;
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) hn::StoreU(acc[r][t], df, span.carry + (r * kTokens + t) * n);
+  return true;
+}
+
 // y[t, r] for kRows 8-bit rows from row0 and kTokens tokens from t0. Per group, the row's integer
 // levels meet the inputs in a per-group accumulator, which then joins the running sum scaled by the
 // group's scale. Every (row, token) result goes through the same operations in the same order
 // whatever kRows and kTokens are, so results do not depend on the batch.
 template <int kRows, int kTokens>
 ROW_TILE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
-                            std::int64_t t0, float* y) {
+                            std::int64_t t0, float* y, const InputSpan& span) {
   const DF df;
   const hn::Rebind<std::uint8_t, DF> d8;
   const hn::Rebind<std::uint32_t, DF> d32;
@@ -427,9 +465,9 @@ ROW_TILE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput
     rows[r] = reinterpret_cast<const std::uint8_t*>(q.packed) + (row0 + r) * in;
 
   VF acc[kRows][kTokens];
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
-  for (std::int64_t g = 0; g < groups; ++g) {
+  StartSpan(span, acc);
+  const std::int64_t g_end = span.end == 0 ? groups : std::min(span.end, in) / group;
+  for (std::int64_t g = span.begin / group; g < g_end; ++g) {
     const float* xg = input.x.data() + t0 * in + g * group;
     VF gacc[kRows][kTokens];
     for (int r = 0; r < kRows; ++r)
@@ -449,6 +487,7 @@ ROW_TILE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput
       for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(scale, gacc[r][t], acc[r][t]);
     }
   }
+  if (SpanContinues(span, in, acc)) return;
   for (int r = 0; r < kRows; ++r)
     for (int t = 0; t < kTokens; ++t)
       y[(t0 + t) * out + row0 + r] =
@@ -478,7 +517,7 @@ HWY_INLINE VF LowNibble(VU words) {
 // whatever kRows and kTokens are.
 template <int kRows, int kTokens>
 ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
-                            std::int64_t t0, float* y) {
+                            std::int64_t t0, float* y, const InputSpan& span) {
   const DF df;
   const hn::RebindToUnsigned<DF> du;
   const hn::RebindToSigned<DF> di;
@@ -505,9 +544,9 @@ ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput
   };
 
   VF acc[kRows][kTokens];
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
-  for (std::int64_t c0 = 0; c0 < whole; c0 += chunk) {
+  StartSpan(span, acc);
+  const std::int64_t c_end = span.end == 0 ? whole : std::min(span.end, whole);
+  for (std::int64_t c0 = span.begin; c0 < c_end; c0 += chunk) {
     const float* xc = input.x.data() + t0 * in + c0;
     hn::Vec<decltype(du)> words[kRows];
     for (int r = 0; r < kRows; ++r) {
@@ -531,6 +570,7 @@ ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput
       for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(scale, part[r][t], acc[r][t]);
     }
   }
+  if (SpanContinues(span, in, acc)) return;
   for (int r = 0; r < kRows; ++r)
     for (int t = 0; t < kTokens; ++t) {
       const float* x = input.x.data() + (t0 + t) * in;
@@ -549,11 +589,11 @@ ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput
 
 template <int kBits, int kRows, int kTokens>
 HWY_INLINE void QuantRowTile(const Matrix& w, std::int64_t row0, const QuantInput& input,
-                             std::int64_t t0, float* y) {
+                             std::int64_t t0, float* y, const InputSpan& span = {}) {
   if constexpr (kBits == 4)
-    Quant4RowTile<kRows, kTokens>(w, row0, input, t0, y);
+    Quant4RowTile<kRows, kTokens>(w, row0, input, t0, y, span);
   else
-    Quant8RowTile<kRows, kTokens>(w, row0, input, t0, y);
+    Quant8RowTile<kRows, kTokens>(w, row0, input, t0, y, span);
 }
 
 template <int kBits, int kTokens>
@@ -601,10 +641,26 @@ HWY_INLINE void FloatRowRange(const Matrix& w, std::int64_t begin, std::int64_t 
 template <int kBits, int kTokens>
 HWY_INLINE void QuantRowRange(const Matrix& w, std::int64_t begin, std::int64_t end,
                               const QuantInput& input, std::int64_t t0, float* y) {
-  std::int64_t o = begin;
   constexpr int kRows = QuantRowTileFor<kBits>(kTokens);
-  for (; o + kRows <= end; o += kRows) QuantRowTile<kBits, kRows, kTokens>(w, o, input, t0, y);
-  for (; o < end; ++o) QuantRowTile<kBits, 1, kTokens>(w, o, input, t0, y);
+  const auto n = static_cast<std::int64_t>(hn::Lanes(DF()));
+  const std::int64_t in = w.in_features;
+  // Spans end where both a group and (4-bit) a chunk of words do.
+  const std::int64_t unit = std::lcm(w.quant.group_size, kBits == 4 ? kLevelsPerWord * n : 1);
+  const std::int64_t span_inputs = (kPromptSpanInputs + unit - 1) / unit * unit;
+  thread_local std::vector<float> carry;
+  carry.resize(static_cast<std::size_t>((end - begin) * kTokens * n));
+  for (std::int64_t i0 = 0; i0 < in; i0 += span_inputs) {
+    InputSpan span{i0, std::min(in, i0 + span_inputs), nullptr};
+    std::int64_t o = begin;
+    for (; o + kRows <= end; o += kRows) {
+      span.carry = carry.data() + (o - begin) * kTokens * n;
+      QuantRowTile<kBits, kRows, kTokens>(w, o, input, t0, y, span);
+    }
+    for (; o < end; ++o) {
+      span.carry = carry.data() + (o - begin) * kTokens * n;
+      QuantRowTile<kBits, 1, kTokens>(w, o, input, t0, y, span);
+    }
+  }
 }
 
 // Rows [begin, end) for every token, in tiles of kTiledTokens tokens plus one remainder tile.

@@ -126,15 +126,21 @@ TEST(LinearTest, BatchedResultsEqualEachTokenAloneBitForBit) {
   std::mt19937 rng(5);
   for_each_target([&](const std::string&) {
     for (DType dtype : {DType::F32, DType::BF16}) {
-      // In-major: 4100 columns (3 column blocks) by 302 inputs (3 row blocks for bf16, 2 leftover).
+      // In-major: 4100 columns (3 column blocks; prompt tiles leave a few columns over) by 302
+      // inputs (several row blocks; 6 inputs past the last group of 8).
       expect_batch_invariant(make_float_matrix(dtype, Matrix::Layout::kInMajor, 4100, 302, 3, rng),
                              rng, std::string(dtype_name(dtype)) + " in-major");
       expect_batch_invariant(make_float_matrix(dtype, Matrix::Layout::kOutMajor, 75, 301, 0, rng),
                              rng, std::string(dtype_name(dtype)) + " out-major");
     }
-    for (int bits : {4, 8})
+    for (int bits : {4, 8}) {
       expect_batch_invariant(make_quantized_matrix(bits, 64, 75, 256, rng), rng,
                              std::to_string(bits) + "-bit");
+      // Prompts split 2240 inputs into spans of 1024 (a 4-bit row's last group is past its last
+      // whole chunk of words).
+      expect_batch_invariant(make_quantized_matrix(bits, 64, 75, 2240, rng), rng,
+                             std::to_string(bits) + "-bit, input spans");
+    }
   });
 }
 
