@@ -377,11 +377,12 @@ static_assert(kRowsPerL2Block % 8 == 0 && kRowsPerL2Block % 6 == 0 && kRowsPerL2
 // hidden size) came from L2 for each tile.
 constexpr std::int64_t kPromptSpanInputs = 1024;
 
-// The scales (or biases) of kRows rows as floats, `groups` per row, padded by a vector so that a
-// vector load from any group of a row stays inside the buffer.
+// The scales (or biases) of kRows rows as floats, `groups` per row (of which groups [g0, g1) are
+// filled in), padded by a vector so that a vector load from any group of a row stays inside the
+// buffer.
 template <int kRows>
 const float* WidenRowGroups(const void* base, DType dtype, std::int64_t row0, std::int64_t groups,
-                            std::vector<float>& buffer) {
+                            std::int64_t g0, std::int64_t g1, std::vector<float>& buffer) {
   const std::size_t element = dtype_size(dtype);
   buffer.resize(static_cast<std::size_t>(kRows * groups) + hn::Lanes(DF()));
   // The next tile's, which the weights' prefetch does not cover: without it each tile began by
@@ -389,11 +390,10 @@ const float* WidenRowGroups(const void* base, DType dtype, std::int64_t row0, st
   const auto* tile =
       static_cast<const std::byte*>(base) + static_cast<std::size_t>(row0 * groups) * element;
   const auto tile_bytes = static_cast<std::int64_t>(kRows * groups * element);
-  prefetch_range_to_l2(tile, tile_bytes, tile_bytes);
+  if (g0 == 0) prefetch_range_to_l2(tile, tile_bytes, tile_bytes);
   for (int r = 0; r < kRows; ++r)
-    Widen(static_cast<const std::byte*>(base) +
-              static_cast<std::size_t>((row0 + r) * groups) * element,
-          dtype, groups, buffer.data() + r * groups);
+    Widen(tile + static_cast<std::size_t>(r * groups + g0) * element, dtype, g1 - g0,
+          buffer.data() + r * groups + g0);
   return buffer.data();
 }
 
@@ -457,17 +457,18 @@ ROW_TILE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput
   const QuantizedData& q = w.quant;
   const std::int64_t in = w.in_features, out = w.out_features;
   const std::int64_t group = q.group_size, groups = in / group;
+  const std::int64_t g_begin = span.begin / group;
+  const std::int64_t g_end = span.end == 0 ? groups : std::min(span.end, in) / group;
   thread_local std::vector<float> scale_buffer, bias_buffer;
-  const float* scales = WidenRowGroups<kRows>(q.scales, q.scale_dtype, row0, groups, scale_buffer);
-  const float* biases = WidenRowGroups<kRows>(q.biases, q.scale_dtype, row0, groups, bias_buffer);
+  const float* scales =
+      WidenRowGroups<kRows>(q.scales, q.scale_dtype, row0, groups, g_begin, g_end, scale_buffer);
   const std::uint8_t* rows[kRows];
   for (int r = 0; r < kRows; ++r)
     rows[r] = reinterpret_cast<const std::uint8_t*>(q.packed) + (row0 + r) * in;
 
   VF acc[kRows][kTokens];
   StartSpan(span, acc);
-  const std::int64_t g_end = span.end == 0 ? groups : std::min(span.end, in) / group;
-  for (std::int64_t g = span.begin / group; g < g_end; ++g) {
+  for (std::int64_t g = g_begin; g < g_end; ++g) {
     const float* xg = input.x.data() + t0 * in + g * group;
     VF gacc[kRows][kTokens];
     for (int r = 0; r < kRows; ++r)
@@ -488,6 +489,8 @@ ROW_TILE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput
     }
   }
   if (SpanContinues(span, in, acc)) return;
+  const float* biases =
+      WidenRowGroups<kRows>(q.biases, q.scale_dtype, row0, groups, 0, groups, bias_buffer);
   for (int r = 0; r < kRows; ++r)
     for (int t = 0; t < kTokens; ++t)
       y[(t0 + t) * out + row0 + r] =
@@ -527,9 +530,12 @@ ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput
   const std::int64_t group = q.group_size, groups = in / group;
   const std::int64_t chunk = kLevelsPerWord * n, whole = in / chunk * chunk;
   const std::int64_t row_words = in / kLevelsPerWord;
+  const std::int64_t c_end = span.end == 0 ? whole : std::min(span.end, whole);
+  const bool last_span = span.end == 0 || span.end >= in;  // which also adds the tail groups
   thread_local std::vector<float> scale_buffer, bias_buffer;
-  const float* scales = WidenRowGroups<kRows>(q.scales, q.scale_dtype, row0, groups, scale_buffer);
-  const float* biases = WidenRowGroups<kRows>(q.biases, q.scale_dtype, row0, groups, bias_buffer);
+  const float* scales =
+      WidenRowGroups<kRows>(q.scales, q.scale_dtype, row0, groups, span.begin / group,
+                            last_span ? groups : (c_end + group - 1) / group, scale_buffer);
   const std::uint32_t* rows[kRows];
   for (int r = 0; r < kRows; ++r) rows[r] = q.packed + (row0 + r) * row_words;
 
@@ -545,7 +551,6 @@ ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput
 
   VF acc[kRows][kTokens];
   StartSpan(span, acc);
-  const std::int64_t c_end = span.end == 0 ? whole : std::min(span.end, whole);
   for (std::int64_t c0 = span.begin; c0 < c_end; c0 += chunk) {
     const float* xc = input.x.data() + t0 * in + c0;
     hn::Vec<decltype(du)> words[kRows];
@@ -571,6 +576,8 @@ ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput
     }
   }
   if (SpanContinues(span, in, acc)) return;
+  const float* biases =
+      WidenRowGroups<kRows>(q.biases, q.scale_dtype, row0, groups, 0, groups, bias_buffer);
   for (int r = 0; r < kRows; ++r)
     for (int t = 0; t < kTokens; ++t) {
       const float* x = input.x.data() + (t0 + t) * in;
