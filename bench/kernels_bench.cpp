@@ -153,6 +153,13 @@ BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations, DType::U32, 4, kOut, 
 BENCHMARK_CAPTURE(run_linear, prefill_q8_int8_activations, DType::U32, 8, kOut, kPrefillTokens,
                   true)
     ->UseRealTime();
+// A routed expert's share of a 512-token prompt, as above.
+BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations_expert_batch, DType::U32, 4, kOut,
+                  kPromptTokens / kExperts, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_q8_int8_activations_expert_batch, DType::U32, 8, kOut,
+                  kPromptTokens / kExperts, true)
+    ->UseRealTime();
 // A bf16-activation product on a chosen kernel; skipped where this CPU cannot run it.
 void run_bf16_kernel(benchmark::State& state, Bf16Kernel kernel, Matrix::Layout layout,
                      std::int64_t tokens) {

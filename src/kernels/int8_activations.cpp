@@ -53,6 +53,32 @@ void build_token_tiles(const Activations& a, std::int64_t n_tokens, TokenTiles& 
   }
 }
 
+void build_amx_token_tiles(const Activations& a, std::int64_t n_tokens, int bits,
+                           AmxTokenTiles& tiles) {
+  constexpr int kTile = kAmxTokens;
+  constexpr std::int64_t kUnits = kActivationBlock / 4;  // rows of a block's tile
+  tiles.blocks = a.blocks;
+  const std::int64_t count = (n_tokens + kTile - 1) / kTile;
+  // Whole tiles: the last one's slots past the last token must read as zeros.
+  tiles.storage.assign(
+      static_cast<std::size_t>(count * tiles.blocks * AmxTokenTiles::kBlockBytes + kCacheLineBytes),
+      0);
+  tiles.scales.assign(static_cast<std::size_t>(count * tiles.blocks * kTile), 0.0f);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t t = 0; t < n_tokens; ++t) {
+    std::int8_t* levels =
+        tiles.levels() + (t / kTile * tiles.blocks * kUnits * kTile + t % kTile) * 4;
+    float* scales = tiles.scales.data() + t / kTile * tiles.blocks * kTile + t % kTile;
+    const std::int8_t* own = a.token_levels(t);
+    for (std::int64_t b = 0; b < tiles.blocks; ++b) {
+      for (std::int64_t j = 0; j < kUnits; ++j)
+        std::memcpy(levels + (b * kUnits + j) * AmxTokenTiles::kRowBytes,
+                    own + b * kActivationBlock + amx_unit(bits, j) * 4, 4);
+      scales[b * kTile] = a.token_scales(t)[b];
+    }
+  }
+}
+
 void load_rows(const Matrix& w, std::int64_t row0, std::int64_t count, RowBlock& block) {
   const QuantizedData& q = w.quant;
   block.groups = w.in_features / q.group_size;
@@ -83,14 +109,15 @@ ForcedKernel<Int8Kernel> forced_kernel;
 // Rows [row_begin, row_end) for every token, kRowsPerBlock rows at a time (their weights in L2
 // while every token tile passes).
 void rows_all_tokens(const Matrix& w, const Activations& a, const int8::TokenTiles* tiles,
-                     std::int64_t row_begin, std::int64_t row_end, std::int64_t n_tokens,
-                     float* y) {
+                     const int8::AmxTokenTiles* amx_tiles, std::int64_t row_begin,
+                     std::int64_t row_end, std::int64_t n_tokens, float* y) {
   thread_local int8::RowBlock block;
   const Int8Kernel kernel = int8_kernel_in_use();
   for (std::int64_t b = row_begin; b < row_end; b += kRowsPerBlock) {
     const std::int64_t count = std::min(kRowsPerBlock, row_end - b);
     if (kernel == Int8Kernel::kAmx || kernel == Int8Kernel::kVnni) {
-      int8::vnni_block(w, b, count, a, tiles, kernel == Int8Kernel::kAmx, n_tokens, y);
+      int8::vnni_block(w, b, count, a, tiles, kernel == Int8Kernel::kAmx ? amx_tiles : nullptr,
+                       n_tokens, y);
       continue;
     }
     const std::int64_t groups = w.in_features / w.quant.group_size;
@@ -149,8 +176,10 @@ void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tok
   // regions too, where the thread_local names would be each worker's own.
   thread_local Activations kept_activations;
   thread_local int8::TokenTiles kept_tiles;
+  thread_local int8::AmxTokenTiles kept_amx_tiles;
   Activations& a = kept_activations;
   int8::TokenTiles& tiles = kept_tiles;
+  int8::AmxTokenTiles& amx_tiles = kept_amx_tiles;
   int8::quantize_activations(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size, a);
   const std::int64_t out = w.out_features;
   if (n_tokens <= kTileTokens) {
@@ -160,16 +189,18 @@ void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tok
     {
       const std::int64_t per = (out + threads - 1) / threads;
       const std::int64_t begin = std::min(out, omp_get_thread_num() * per);
-      rows_all_tokens(w, a, nullptr, begin, std::min(out, begin + per), n_tokens, y);
+      rows_all_tokens(w, a, nullptr, nullptr, begin, std::min(out, begin + per), n_tokens, y);
     }
     return;
   }
   if (int8_kernel_in_use() == Int8Kernel::kVnni) int8::build_token_tiles(a, n_tokens, tiles);
+  if (int8_kernel_in_use() == Int8Kernel::kAmx)
+    int8::build_amx_token_tiles(a, n_tokens, w.quant.bits, amx_tiles);
   const std::int64_t blocks = (out + kRowsPerBlock - 1) / kRowsPerBlock;
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < blocks; ++b)
-    rows_all_tokens(w, a, &tiles, b * kRowsPerBlock, std::min(out, (b + 1) * kRowsPerBlock),
-                    n_tokens, y);
+    rows_all_tokens(w, a, &tiles, &amx_tiles, b * kRowsPerBlock,
+                    std::min(out, (b + 1) * kRowsPerBlock), n_tokens, y);
 }
 
 }  // namespace llama4

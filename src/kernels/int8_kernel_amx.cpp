@@ -1,26 +1,32 @@
-// The AMX int8-activation kernel for prompts (see int8_kernels.h): the VNNI kernel's row groups,
-// panels and float steps, with each block's integer sums formed by the tile unit. One `tdpbsud`
-// multiplies 16 tokens' 32 activations of a block (signed bytes, straight from the rounded
-// activations) by the 16 rows' 32 levels (unsigned bytes: the panel's quads, which are exactly
-// the tile unit's layout for its second operand), 8192 multiply-adds where `vpdpbusd` does 64.
-// The sums are exact integers, so they equal every other kernel's, and the float steps that
-// follow are the VNNI kernel's, in the same order: the results are bit-identical.
+// The AMX int8-activation kernel for prompts (see int8_kernels.h): the VNNI kernel's row groups
+// and float steps, with each block's integer sums formed by the tile unit. One `tdpbusd`
+// multiplies the 16 rows' 32 levels of a block (unsigned bytes, the first operand) by 16 tokens'
+// 32 activations (signed bytes, the second operand, laid out once per call in AmxTokenTiles),
+// 8192 multiply-adds where `vpdpbusd` does 64. The sums are exact integers, so they equal every
+// other kernel's, and the float steps that follow are the VNNI kernel's, in the same order: the
+// results are bit-identical.
 //
-// What remains per block is the float step: per token, one conversion, one multiply (weight
-// scales by the token's block scale) and one FMA for all 16 rows, after the block's sums are
-// stored from their tile. Moving tiles (activations, levels, sums) and the float steps take about
-// equal time and overlap little (docs/PERFORMANCE.md), so the kernel is far from the tile unit's
-// peak: each block's own scale keeps it at half width and stops the sums staying in a tile.
+// The weights are the first operand so that 8-bit rows load into tiles straight from the
+// checkpoint, one tile row per weight row: the second operand wants 4-byte units of 16 columns
+// side by side, which for weights meant transposing every row group into a panel first, and that
+// transposition took as long as the tile work (docs/PERFORMANCE.md). 4-bit rows are split into
+// their nibbles a slice at a time (amx_unit says in which order). The sums then come out as one
+// tile row per weight row and a lane per token, so each float step scales a row's 16 tokens by
+// their block scales times the row's group scale.
 //
 // Decoding stays on the VNNI kernel: a tile instruction does the same work for 1 token as for 16.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 #include "kernels/amx.h"
 #include "kernels/int8_kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+
+#include "kernels/avx512_transpose.h"
 #define LLAMA4_HAVE_AMX_KERNEL 1
 #define LLAMA4_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8")))
 #else
@@ -40,58 +46,66 @@ namespace {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-constexpr int kTileRows = 16;  // tokens per tile (tile rows), and rows of a row group
-constexpr int kRowBytes = 64;  // bytes per tile row: one row group's quad, or 16 sums
-constexpr std::int64_t kBlockBytes = kActivationBlock;  // one block of a token's levels
-// Bytes of panel per block: kActivationBlock / 4 rows of quads, each 16 weight rows × 4 levels.
-constexpr std::int64_t kPanelBlockBytes = kActivationBlock / 4 * kRowBytes;
+constexpr int kRows = 16;                               // weight rows of a group: tile rows
+constexpr int kSumBytes = kAmxTokens * 4;               // a tile row of sums: one per token
+constexpr std::int64_t kLevelBytes = kActivationBlock;  // a block of one row's levels, as bytes
+constexpr std::int64_t kTokenBlockBytes = AmxTokenTiles::kBlockBytes;
+// Blocks per slice: a slice of the group's levels (16 KiB) stays in L1 while every token tile
+// passes over it.
+constexpr std::int64_t kSliceBlocks = kSliceBytes / kLevelBytes;
 
-// The tile registers. Blocks go through in pairs, a pair's two blocks in tiles 4 and 5
-// (activations) and 6 and 7 (levels), their sums in tiles 0 and 1 or 2 and 3 (the pair's
-// parity), so that the next pair's tile instructions are under way while one pair's float steps
-// run. Configures them for `tokens` tokens (at most kTileRows).
-LLAMA4_AMX void configure_tiles(int tokens) {
+// Where a slice's levels lie for the tile loads: block k of row r at base + k · block_stride +
+// r · row_stride.
+struct Levels {
+  const std::uint8_t* base;
+  std::int64_t row_stride, block_stride;
+};
+
+// The tile registers. Blocks go through in pairs, a pair's two blocks in tiles 4 and 5 (levels)
+// and 6 and 7 (activations), their sums in tiles 0 and 1 or 2 and 3 (the pair's parity), so that
+// the next pair's tile instructions are under way while one pair's float steps run.
+LLAMA4_AMX void configure_tiles() {
   amx::TileConfig config;
   for (int sums = 0; sums < 4; ++sums) {
-    config.rows[sums] = static_cast<std::uint8_t>(tokens);
-    config.bytes_per_row[sums] = kRowBytes;
+    config.rows[sums] = kRows;
+    config.bytes_per_row[sums] = kSumBytes;
   }
   for (int second = 0; second < 2; ++second) {
-    config.rows[4 + second] = static_cast<std::uint8_t>(tokens);
-    config.bytes_per_row[4 + second] = kBlockBytes;
+    config.rows[4 + second] = kRows;
+    config.bytes_per_row[4 + second] = kLevelBytes;
     config.rows[6 + second] = kActivationBlock / 4;
-    config.bytes_per_row[6 + second] = kRowBytes;
+    config.bytes_per_row[6 + second] = AmxTokenTiles::kRowBytes;
   }
   amx::load_tile_config(config);
 }
 
-// Sums of pair kParity = the levels of two blocks at `activations` (a token every `stride`
-// bytes, the second block kBlockBytes on) times their quads at `quads` (the second
-// kPanelBlockBytes on); without `second`, the first block only. Tile numbers must be literals.
+// Sums of pair kParity = the levels of two blocks at `levels` (a row every `stride` bytes, the
+// second block kLevelBytes on) times their activations at `activations` (the second
+// kTokenBlockBytes on); without `second`, the first block only. Tile numbers must be literals.
 template <int kParity>
-LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const std::int8_t* activations,
-                                                                    std::int64_t stride,
-                                                                    const std::uint8_t* quads,
+LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const Levels& levels,
+                                                                    const std::uint8_t* first,
+                                                                    const std::int8_t* activations,
                                                                     bool second) {
-  _tile_loadd(4, activations, stride);
-  _tile_loadd(6, quads, kRowBytes);
+  _tile_loadd(4, first, levels.row_stride);
+  _tile_loadd(6, activations, AmxTokenTiles::kRowBytes);
   if (second) {
-    _tile_loadd(5, activations + kBlockBytes, stride);
-    _tile_loadd(7, quads + kPanelBlockBytes, kRowBytes);
+    _tile_loadd(5, first + levels.block_stride, levels.row_stride);
+    _tile_loadd(7, activations + kTokenBlockBytes, AmxTokenTiles::kRowBytes);
   }
   if constexpr (kParity == 0) {
     _tile_zero(0);
-    _tile_dpbsud(0, 4, 6);
+    _tile_dpbusd(0, 4, 6);
     if (second) {
       _tile_zero(1);
-      _tile_dpbsud(1, 5, 7);
+      _tile_dpbusd(1, 5, 7);
     }
   } else {
     _tile_zero(2);
-    _tile_dpbsud(2, 4, 6);
+    _tile_dpbusd(2, 4, 6);
     if (second) {
       _tile_zero(3);
-      _tile_dpbsud(3, 5, 7);
+      _tile_dpbusd(3, 5, 7);
     }
   }
 }
@@ -99,115 +113,151 @@ LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const std::i
 // sums[0…255] and, with `second`, sums[256…511] = pair kParity's sums.
 template <int kParity>
 LLAMA4_AMX __attribute__((always_inline)) inline void store_pair(std::int32_t* sums, bool second) {
-  constexpr int kSums = kTileRows * kTileRows;
+  constexpr int kSums = kRows * kAmxTokens;
   if constexpr (kParity == 0) {
-    _tile_stored(0, sums, kRowBytes);
-    if (second) _tile_stored(1, sums + kSums, kRowBytes);
+    _tile_stored(0, sums, kSumBytes);
+    if (second) _tile_stored(1, sums + kSums, kSumBytes);
   } else {
-    _tile_stored(2, sums, kRowBytes);
-    if (second) _tile_stored(3, sums + kSums, kRowBytes);
+    _tile_stored(2, sums, kSumBytes);
+    if (second) _tile_stored(3, sums + kSums, kSumBytes);
   }
 }
 
-// acc[t] += the block's float step: token t's integer sums of the 16 rows (one tile row) scaled
-// by the rows' weight scales times the token's block scale `block_scales[t · blocks]`.
-template <int kTokens>
+// acc[r] += the block's float step: row r's integer sums of the 16 tokens (one tile row) scaled
+// by the row's group scale `row_scales[r]` times the tokens' block scales.
 LLAMA4_AMX __attribute__((always_inline)) inline void float_step(const std::int32_t* sums,
-                                                                 const float* block_scales,
-                                                                 std::int64_t blocks,
-                                                                 __m512 weight_scales,
-                                                                 __m512 (&acc)[kTokens]) {
+                                                                 const float* token_scales,
+                                                                 const float* row_scales,
+                                                                 __m512 (&acc)[kRows]) {
+  const __m512 block_scales = _mm512_loadu_ps(token_scales);
 #pragma GCC unroll 16
-  for (int t = 0; t < kTokens; ++t) {
-    const __m512 scale = _mm512_mul_ps(weight_scales, _mm512_set1_ps(block_scales[t * blocks]));
-    const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(sums + std::int64_t{t} * kTileRows));
-    acc[t] = _mm512_fmadd_ps(sum, scale, acc[t]);
+  for (int r = 0; r < kRows; ++r) {
+    const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(row_scales[r]), block_scales);
+    const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(sums + std::int64_t{r} * kAmxTokens));
+    acc[r] = _mm512_fmadd_ps(sum, scale, acc[r]);
   }
 }
 
-// The 16 rows' scales of block `block`'s weight group.
-LLAMA4_AMX __attribute__((always_inline)) inline __m512 weight_scales_of(const float* scales,
-                                                                         std::int64_t block,
-                                                                         std::int64_t group) {
-  return _mm512_loadu_ps(scales + block * kActivationBlock / group * kTileRows);
-}
-
-// A pair's float steps: its first block (weight-group index `block`, the tokens' block scales
-// at `block_scales`) and, with `second`, the one after it.
-template <int kTokens>
-LLAMA4_AMX __attribute__((always_inline)) inline void pair_float_steps(
-    const std::int32_t* pair_sums, const float* block_scales, std::int64_t blocks,
-    const float* scales, std::int64_t block, std::int64_t group, bool second,
-    __m512 (&acc)[kTokens]) {
-  float_step<kTokens>(pair_sums, block_scales, blocks, weight_scales_of(scales, block, group), acc);
+// The float steps of a pair's sums: block k of the slice from block k0 and, with `second`, the
+// one after it (tile_pass has the other arguments).
+LLAMA4_AMX __attribute__((always_inline)) inline void pair_steps(
+    const std::int32_t* sums, std::int64_t k, bool second, std::int64_t k0, std::int64_t group,
+    const float* scales, const float* token_scales, __m512 (&acc)[kRows]) {
+  const auto row_scales = [&](std::int64_t block) {
+    return scales + (k0 + block) * kActivationBlock / group * kRows;
+  };
+  float_step(sums, token_scales + k * kAmxTokens, row_scales(k), acc);
   if (second)
-    float_step<kTokens>(pair_sums + std::int64_t{kTileRows} * kTileRows, block_scales + 1, blocks,
-                        weight_scales_of(scales, block + 1, group), acc);
+    float_step(sums + kRows * kAmxTokens, token_scales + (k + 1) * kAmxTokens, row_scales(k + 1),
+               acc);
 }
 
-// sums[t · 16 + r] += blocks [k0, k0 + blocks) of the slice for tokens t0 … t0 + kTokens - 1, the
-// slice's levels in tile layout at `quads` (kPanelBlockBytes per block) and `scales` holding
-// each weight group's 16 row scales. The tiles are configured for kTokens tokens.
-template <int kTokens>
-LLAMA4_AMX void amx_tile(const std::uint8_t* quads, std::int64_t k0, std::int64_t blocks,
-                         std::int64_t group, const float* scales, const Activations& a,
-                         std::int64_t t0, float* sums) {
-  constexpr int kSums = kTileRows * kTileRows;
-  alignas(64) std::int32_t pair_sums[2][2 * kSums];  // pairs k (buffer 0) and k + 2 (buffer 1)
-  const std::int8_t* levels = a.token_levels(t0) + k0 * kBlockBytes;
-  const float* block_scales = a.token_scales(t0) + k0;
-  __m512 acc[kTokens];
+// One token tile's pass over a slice of `blocks` blocks: the slice's `levels`, the tile's
+// activations and block scales from the slice's first block, `scales`
+// holding each weight group's 16 row scales and k0 the slice's first block in the row. acc[r]
+// (16 tokens each) carries row r's sums from slice to slice. Along the way the lines of `ahead`
+// (16 rows, `stride_ahead` apart, `ahead_bytes` each) are asked for: the next slice's levels.
+LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t blocks,
+                          std::int64_t group, const float* scales, const std::int8_t* activations,
+                          const float* token_scales, const std::uint8_t* ahead,
+                          std::int64_t stride_ahead, std::int64_t ahead_bytes, float* acc_rows) {
+  // Pair p's sums are stored one pair later (when its products are done) and take their float
+  // steps two pairs after that, from buffer p % 3: vector loads of what a tile store has only just
+  // written wait for it to reach the cache.
+  constexpr int kLag = 3;
+  alignas(64) std::int32_t pair_sums[kLag][2 * kRows * kAmxTokens];
+  __m512 acc[kRows];
 #pragma GCC unroll 16
-  for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_loadu_ps(sums + std::int64_t{t} * kTileRows);
-  // The levels were written by ordinary stores, which tileloadd does not declare that it reads.
+  for (int r = 0; r < kRows; ++r) acc[r] = _mm512_loadu_ps(acc_rows + std::int64_t{r} * kAmxTokens);
+  const std::int64_t pairs = (blocks + 1) / 2;
+  const auto has_second = [&](std::int64_t p) { return 2 * p + 1 < blocks; };
+  // Each pair asks for as many bytes of the next slice's rows.
+  const std::int64_t ahead_step = pairs > 0 ? (ahead_bytes + pairs - 1) / pairs : 0;
+  std::int64_t asked = 0;
+  // The levels and activations were written by ordinary stores, which tileloadd does not declare
+  // that it reads.
   asm volatile("" ::: "memory");
-  multiply_pair<0>(levels, a.in, quads, blocks > 1);
-  // A pair's sums take their float steps after the next pair's are stored: vector loads of what a
-  // tile store has just written wait for it to reach the cache (one core: +7-12% for 4-bit).
-  for (std::int64_t k = 0; k < blocks; k += 4) {
-    // Pair k is in tiles 0 and 1; start pair k + 2 in tiles 2 and 3, then pair k + 4 behind it.
-    if (k + 2 < blocks)
-      multiply_pair<1>(levels + (k + 2) * kBlockBytes, a.in, quads + (k + 2) * kPanelBlockBytes,
-                       k + 3 < blocks);
-    store_pair<0>(pair_sums[0], k + 1 < blocks);
-    if (k > 0)
-      pair_float_steps(pair_sums[1], block_scales + (k - 2), a.blocks, scales, k0 + (k - 2), group,
-                       (k - 2) + 1 < blocks, acc);
-    if (k + 2 >= blocks) {
-      pair_float_steps(pair_sums[0], block_scales + k, a.blocks, scales, k0 + k, group,
-                       k + 1 < blocks, acc);
-      break;
+  for (std::int64_t p = 0; p < pairs + kLag; ++p) {
+    if (p >= kLag) {
+      const std::int64_t done = p - kLag;
+      pair_steps(pair_sums[done % kLag], 2 * done, has_second(done), k0, group, scales,
+                 token_scales, acc);
     }
-    if (k + 4 < blocks)
-      multiply_pair<0>(levels + (k + 4) * kBlockBytes, a.in, quads + (k + 4) * kPanelBlockBytes,
-                       k + 5 < blocks);
-    store_pair<1>(pair_sums[1], k + 3 < blocks);
-    pair_float_steps(pair_sums[0], block_scales + k, a.blocks, scales, k0 + k, group,
-                     k + 1 < blocks, acc);
-    if (k + 4 >= blocks)
-      pair_float_steps(pair_sums[1], block_scales + (k + 2), a.blocks, scales, k0 + (k + 2), group,
-                       (k + 2) + 1 < blocks, acc);
+    for (; ahead != nullptr && asked < std::min(ahead_bytes, (p + 1) * ahead_step);
+         asked += kCacheLineBytes)
+      for (int r = 0; r < kRows; ++r) prefetch_to_l2(ahead, r * stride_ahead + asked);
+    if (p < pairs) {
+      const std::uint8_t* pair_levels = levels.base + 2 * p * levels.block_stride;
+      const std::int8_t* pair_activations = activations + 2 * p * kTokenBlockBytes;
+      if (p % 2 == 0)
+        multiply_pair<0>(levels, pair_levels, pair_activations, has_second(p));
+      else
+        multiply_pair<1>(levels, pair_levels, pair_activations, has_second(p));
+    }
+    if (p >= 1 && p - 1 < pairs) {
+      const std::int64_t stored = p - 1;
+      if (stored % 2 == 0)
+        store_pair<0>(pair_sums[stored % kLag], has_second(stored));
+      else
+        store_pair<1>(pair_sums[stored % kLag], has_second(stored));
+    }
   }
 #pragma GCC unroll 16
-  for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + std::int64_t{t} * kTileRows, acc[t]);
+  for (int r = 0; r < kRows; ++r) _mm512_storeu_ps(acc_rows + std::int64_t{r} * kAmxTokens, acc[r]);
 }
 
-// The slice's levels in tile layout. 8-bit panels already are: vector j holds quad j of every
-// row, and a block's 8 quads are the 8 rows of the tile's second operand. A 4-bit quad holds 8
-// inputs, the even ones in its low nibbles; the activations hold them in the same quad order (4
-// even, then 4 odd), so the tile rows are each quad's low nibbles followed by its high ones.
-LLAMA4_AMX const std::uint8_t* tile_layout(int bits, const std::uint8_t* panel,
-                                           std::int64_t blocks) {
-  if (bits == 8) return panel;
-  alignas(64) thread_local std::uint8_t expanded[2 * kSliceBytes * kTileRows];
+// out[k · kLaidOutBlockBytes + r · kLevelBytes …] = block k0 + k of rows r < rows as the tile unit
+// reads them (amx_unit), zeros for rows from `rows` on: 8-bit blocks as stored, 4-bit ones (16
+// bytes) as their low nibbles, then their high ones.
+constexpr std::int64_t kLaidOutBlockBytes = kRows * kLevelBytes;
+
+// Two consecutive blocks of a row's levels (64 bytes) to their places in a laid-out slice.
+LLAMA4_AMX __attribute__((always_inline)) inline void store_two(std::uint8_t* dst,
+                                                                __m512i two_blocks) {
+  _mm256_store_si256(reinterpret_cast<__m256i*>(dst), _mm512_castsi512_si256(two_blocks));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(dst + kLaidOutBlockBytes),
+                     _mm512_extracti64x4_epi64(two_blocks, 1));
+}
+LLAMA4_AMX void lay_out_slice(int bits, const std::uint8_t* first_row, std::int64_t row_bytes,
+                              int rows, std::int64_t k0, std::int64_t blocks, std::uint8_t* out) {
+  const std::int64_t bytes_per_block = kActivationBlock * bits / 8;
   const __m512i nibble = _mm512_set1_epi8(0x0F);
-  for (std::int64_t j = 0; j < blocks * quads_per_block(4); ++j) {
-    const __m512i quad = _mm512_load_si512(panel + j * kRowBytes);
-    _mm512_store_si512(expanded + 2 * j * kRowBytes, _mm512_and_si512(quad, nibble));
-    _mm512_store_si512(expanded + (2 * j + 1) * kRowBytes,
-                       _mm512_and_si512(_mm512_srli_epi16(quad, 4), nibble));
+  // 128-bit lanes of (low, high): lane L of each, then lane L + 1 (permutex2var indices, 64-bit).
+  const __m512i first_two = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+  const __m512i last_two = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  for (int r = 0; r < kRows; ++r) {
+    std::uint8_t* dst = out + r * kLevelBytes;
+    const std::uint8_t* src = first_row + std::min(r, rows - 1) * row_bytes + k0 * bytes_per_block;
+    // 64 bytes of the row at a time: 2 blocks of 8-bit levels, 4 of 4-bit ones.
+    const std::int64_t per_chunk = 64 / bytes_per_block;
+    for (std::int64_t k = 0; k < blocks; k += per_chunk) {
+      const std::int64_t valid = std::min(per_chunk, blocks - k) * bytes_per_block;
+      const auto mask = r >= rows     ? __mmask64{0}
+                        : valid == 64 ? ~__mmask64{0}
+                                      : static_cast<__mmask64>((std::uint64_t{1} << valid) - 1);
+      const __m512i packed = _mm512_maskz_loadu_epi8(mask, src + k * bytes_per_block);
+      if (bits == 8) {
+        store_two(dst + k * kLaidOutBlockBytes, packed);
+        continue;
+      }
+      const __m512i low = _mm512_and_si512(packed, nibble);
+      const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+      store_two(dst + k * kLaidOutBlockBytes, _mm512_permutex2var_epi64(low, first_two, high));
+      store_two(dst + (k + 2) * kLaidOutBlockBytes, _mm512_permutex2var_epi64(low, last_two, high));
+    }
   }
-  return expanded;
+}
+
+// sums[t · 16 + r] = acc_rows[tile t / 16][r][t % 16] for the first n_tokens tokens.
+LLAMA4_AMX void transpose_sums(const float* acc_rows, std::int64_t n_tokens, float* sums) {
+  for (std::int64_t t0 = 0; t0 < n_tokens; t0 += kAmxTokens) {
+    __m512i v[kRows];
+    for (int r = 0; r < kRows; ++r)
+      v[r] = _mm512_loadu_si512(acc_rows + (t0 + r) * kAmxTokens);  // tile t0 / 16, row r
+    transpose16(v);
+    for (std::int64_t t = 0; t < std::min<std::int64_t>(kAmxTokens, n_tokens - t0); ++t)
+      _mm512_storeu_si512(sums + (t0 + t) * kRows, v[t]);
+  }
 }
 
 #if !defined(__clang__)
@@ -220,18 +270,42 @@ bool cpu_runs_amx_kernel() {
   return amx::int8_usable();
 }
 
-LLAMA4_AMX void amx_slice(int bits, const std::uint8_t* panel, std::int64_t k0, std::int64_t blocks,
-                          std::int64_t group, const float* scales, const Activations& a,
-                          std::int64_t n_tokens, float* sums) {
-  const std::uint8_t* quads = tile_layout(bits, panel, blocks);
-  int configured = 0;
-  for (std::int64_t t = 0; t < n_tokens; t += kTileRows) {
-    const int tokens = static_cast<int>(std::min<std::int64_t>(kTileRows, n_tokens - t));
-    if (tokens != configured) configure_tiles(configured = tokens);
-    with_tokens<kTileRows>(tokens, [&](auto k) {
-      amx_tile<decltype(k)::value>(quads, k0, blocks, group, scales, a, t, sums + t * kTileRows);
-    });
+LLAMA4_AMX void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+                         std::int64_t group, const float* scales, const AmxTokenTiles& tiles,
+                         std::int64_t n_tokens, float* sums) {
+  // Room for the stores of whole 64-byte chunks past a slice's last block.
+  alignas(64) thread_local std::uint8_t laid_out[(kSliceBlocks + 3) * kLaidOutBlockBytes];
+  thread_local std::vector<float> acc_rows;
+  const std::int64_t token_tiles = (n_tokens + kAmxTokens - 1) / kAmxTokens;
+  acc_rows.assign(static_cast<std::size_t>(token_tiles * kRows * kAmxTokens), 0.0f);
+  configure_tiles();
+  const std::int64_t bytes_per_block = kActivationBlock * bits / 8;
+  // 8-bit rows of a whole group are read where they lie.
+  const bool in_place = bits == 8 && rows == kRows;
+  for (std::int64_t k0 = 0; k0 < tiles.blocks; k0 += kSliceBlocks) {
+    const std::int64_t blocks = std::min(kSliceBlocks, tiles.blocks - k0);
+    if (!in_place) lay_out_slice(bits, first_row, row_bytes, rows, k0, blocks, laid_out);
+    const Levels levels = in_place ? Levels{first_row + k0 * kLevelBytes, row_bytes, kLevelBytes}
+                                   : Levels{laid_out, kLevelBytes, kLaidOutBlockBytes};
+    // The next slice's levels, or the next row group's first (a prefetch never faults).
+    const std::int64_t next = k0 + kSliceBlocks;
+    const std::uint8_t* ahead =
+        next < tiles.blocks ? first_row + next * bytes_per_block : first_row + kRows * row_bytes;
+    const std::int64_t ahead_bytes =
+        std::min(kSliceBlocks, next < tiles.blocks ? tiles.blocks - next : tiles.blocks) *
+        bytes_per_block;
+    // Every token tile's pass asks for its share of them.
+    const std::int64_t share =
+        (ahead_bytes / token_tiles + kCacheLineBytes - 1) / kCacheLineBytes * kCacheLineBytes;
+    for (std::int64_t tile = 0; tile < token_tiles; ++tile) {
+      const std::int64_t begin = std::min(ahead_bytes, tile * share);
+      tile_pass(levels, k0, blocks, group, scales, tiles.tile_levels(tile) + k0 * kTokenBlockBytes,
+                tiles.tile_scales(tile) + k0 * kAmxTokens, ahead + begin, row_bytes,
+                std::min(ahead_bytes, begin + share) - begin,
+                acc_rows.data() + tile * kRows * kAmxTokens);
+    }
   }
+  transpose_sums(acc_rows.data(), n_tokens, sums);
 }
 
 #else  // not x86-64 with GCC or Clang
@@ -240,8 +314,8 @@ bool cpu_runs_amx_kernel() {
   return false;
 }
 
-void amx_slice(int, const std::uint8_t*, std::int64_t, std::int64_t, std::int64_t, const float*,
-               const Activations&, std::int64_t, float*) {}
+void amx_rows(int, const std::uint8_t*, std::int64_t, int, std::int64_t, const float*,
+              const AmxTokenTiles&, std::int64_t, float*) {}
 
 #endif
 

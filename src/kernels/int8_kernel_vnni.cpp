@@ -426,15 +426,33 @@ struct GroupScratch {
   std::vector<float> sums;                     // [tokens][16]
 };
 
-// A prompt: rows [row0, row0 + rows) (at most 16) for every token, slice by slice of their panel.
+// A prompt's integer sums and float steps for rows [row0, row0 + rows) (at most 16) and every
+// token, slice by slice of their panel.
+template <int kBits>
+void vnni_prompt_sums(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+                      std::int64_t group, const float* scales, const TokenTiles& tiles,
+                      std::int64_t n_tokens, float* sums, __m512i* panel) {
+  const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
+  for (std::int64_t s0 = 0; s0 < row_bytes; s0 += kSliceBytes) {
+    const std::int64_t bytes = std::min(kSliceBytes, row_bytes - s0);
+    build_panel(first_row, row_bytes, rows, s0, bytes, panel);
+    for (std::int64_t t = 0; t < n_tokens; t += kVnniPromptTile)
+      with_tokens<kVnniPromptTile>(n_tokens - t, [&](auto k) {
+        vnni_tile<kBits, decltype(k)::value>(panel, s0 / bytes_per_block, bytes / bytes_per_block,
+                                             group, scales, tiles, t, sums + t * kGroupRows);
+      });
+  }
+}
+
+// A prompt: rows [row0, row0 + rows) (at most 16) for every token, their sums formed by the VNNI
+// kernel from `tiles` or, given `amx_tiles`, by the AMX kernel.
 template <int kBits, DType kScale>
 void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activations& a,
-                       const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y,
-                       GroupScratch& s) {
+                       const TokenTiles* tiles, const AmxTokenTiles* amx_tiles,
+                       std::int64_t n_tokens, float* y, GroupScratch& s) {
   const QuantizedData& q = w.quant;
   const std::int64_t groups = w.in_features / q.group_size;
   const std::int64_t row_bytes = w.in_features * kBits / 8;
-  const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
   prefetch_scales_and_biases(q, (row0 + kGroupRows) * groups, kGroupRows * groups);
   GroupScales& own = s.scales[0];
   own.start(row0, rows, groups);
@@ -442,22 +460,12 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
   s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
   const std::uint8_t* first_row =
       reinterpret_cast<const std::uint8_t*>(q.packed) + row0 * row_bytes;
-  for (std::int64_t s0 = 0; s0 < row_bytes; s0 += kSliceBytes) {
-    const std::int64_t bytes = std::min(kSliceBytes, row_bytes - s0);
-    build_panel(first_row, row_bytes, rows, s0, bytes, s.panel);
-    if (amx) {
-      amx_slice(kBits, reinterpret_cast<const std::uint8_t*>(s.panel), s0 / bytes_per_block,
-                bytes / bytes_per_block, q.group_size, own.scales.data(), a, n_tokens,
-                s.sums.data());
-      continue;
-    }
-    for (std::int64_t t = 0; t < n_tokens; t += kVnniPromptTile)
-      with_tokens<kVnniPromptTile>(n_tokens - t, [&](auto k) {
-        vnni_tile<kBits, decltype(k)::value>(s.panel, s0 / bytes_per_block, bytes / bytes_per_block,
-                                             q.group_size, own.scales.data(), *tiles, t,
-                                             s.sums.data() + t * kGroupRows);
-      });
-  }
+  if (amx_tiles != nullptr)
+    amx_rows(kBits, first_row, row_bytes, rows, q.group_size, own.scales.data(), *amx_tiles,
+             n_tokens, s.sums.data());
+  else
+    vnni_prompt_sums<kBits>(first_row, row_bytes, rows, q.group_size, own.scales.data(), *tiles,
+                            n_tokens, s.sums.data(), s.panel);
   add_bias_terms(own.biases.data(), groups, a, n_tokens, s.sums.data());
   store_group(s.sums.data(), n_tokens, rows, w.out_features, y + row0);
 }
@@ -500,26 +508,28 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
 
 template <int kBits, DType kScale>
 void vnni_groups(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                 const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y) {
+                 const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
+                 float* y) {
   thread_local GroupScratch scratch;
   if (n_tokens <= kTileTokens)
     return vnni_decode_rows<kBits, kScale>(w, row0, count, a, n_tokens, y, scratch);
   for (std::int64_t r = row0; r < row0 + count; r += kGroupRows)
     vnni_prompt_group<kBits, kScale>(
-        w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, tiles, amx,
-        n_tokens, y, scratch);
+        w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, tiles,
+        amx_tiles, n_tokens, y, scratch);
 }
 
 template <int kBits>
 void block_for_bits(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                    const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y) {
+                    const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
+                    float* y) {
   switch (w.quant.scale_dtype) {
     case DType::F32:
-      return vnni_groups<kBits, DType::F32>(w, row0, count, a, tiles, amx, n_tokens, y);
+      return vnni_groups<kBits, DType::F32>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
     case DType::F16:
-      return vnni_groups<kBits, DType::F16>(w, row0, count, a, tiles, amx, n_tokens, y);
+      return vnni_groups<kBits, DType::F16>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
     default:  // bind_weights admits only float scales: bf16 here
-      return vnni_groups<kBits, DType::BF16>(w, row0, count, a, tiles, amx, n_tokens, y);
+      return vnni_groups<kBits, DType::BF16>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
   }
 }
 
@@ -535,9 +545,10 @@ bool cpu_runs_vnni_kernel() {
 }
 
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y) {
-  if (w.quant.bits == 4) return block_for_bits<4>(w, row0, count, a, tiles, amx, n_tokens, y);
-  block_for_bits<8>(w, row0, count, a, tiles, amx, n_tokens, y);
+                const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
+                float* y) {
+  if (w.quant.bits == 4) return block_for_bits<4>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+  block_for_bits<8>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
 }
 
 #else  // not x86-64 with GCC or Clang: the portable kernel only
@@ -547,7 +558,7 @@ bool cpu_runs_vnni_kernel() {
 }
 
 void vnni_block(const Matrix&, std::int64_t, std::int64_t, const Activations&, const TokenTiles*,
-                bool, std::int64_t, float*) {}
+                const AmxTokenTiles*, std::int64_t, float*) {}
 
 #endif
 

@@ -101,6 +101,45 @@ struct TokenTiles {
 // The tiles of a's first n_tokens tokens.
 void build_token_tiles(const Activations& a, std::int64_t n_tokens, TokenTiles& tiles);
 
+// A prompt's activations as the AMX kernel's second tile operand (int8_kernel_amx.cpp), per tile
+// of kAmxTokens tokens and per block: kActivationBlock / 4 rows of 64 bytes, row j holding each
+// token's 4 activations at positions 4j … 4j + 3 of the order in which the kernel lays out a
+// block's weight levels (amx_unit), then the tile's block scales. Slots past the last token are
+// zeros, so every tile is whole.
+inline constexpr int kAmxTokens = 16;
+struct AmxTokenTiles {
+  static constexpr std::int64_t kRowBytes = kAmxTokens * 4;
+  static constexpr std::int64_t kBlockBytes = kActivationBlock / 4 * kRowBytes;
+  std::int64_t blocks = 0;
+  // [tiles][blocks][kActivationBlock / 4][kAmxTokens][4] from the first 64-byte boundary: a tile
+  // row that straddles two cache lines loads at a fraction of the speed.
+  std::vector<std::int8_t> storage;
+  std::vector<float> scales;  // [tiles][blocks][kAmxTokens]
+
+  std::int8_t* levels() {
+    const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+    return storage.data() + (-address & (kCacheLineBytes - 1));
+  }
+  const std::int8_t* tile_levels(std::int64_t tile) const {
+    return const_cast<AmxTokenTiles*>(this)->levels() + tile * blocks * kBlockBytes;
+  }
+  const float* tile_scales(std::int64_t tile) const {
+    return scales.data() + tile * blocks * kAmxTokens;
+  }
+};
+
+// The AMX kernel lays out an 8-bit block's levels as stored and a 4-bit block's (16 bytes) as
+// the bytes' low nibbles, then their high nibbles: inputs 0, 2, …, 30, then 1, 3, …, 31. Row j of
+// a block's activation tile is then the 4-byte unit amx_unit(bits, j) of the block's quad-ordered
+// activations: for 4-bit rows, the even inputs of quad j (j < 4), or the odd ones of quad j - 4.
+constexpr std::int64_t amx_unit(int bits, std::int64_t j) {
+  constexpr std::int64_t kHalf = kActivationBlock / 8;
+  return bits == 8 ? j : j < kHalf ? 2 * j : 2 * (j - kHalf) + 1;
+}
+
+void build_amx_token_tiles(const Activations& a, std::int64_t n_tokens, int bits,
+                           AmxTokenTiles& tiles);
+
 // Rounds one token's inputs x[in]: each block of kActivationBlock to int8 with scale max|x|/127
 // (to nearest, ties to even), stored in quad order for `bits`-bit rows (levels[in],
 // block_scales[in / kActivationBlock]), and the f32 sums of x per group of group_size inputs
@@ -144,16 +183,18 @@ void avx2_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::
                 const Activations& a, std::int64_t n_tokens, float* y);
 // AVX-512 VNNI (`vpdpbusd`): groups of 16 rows, reading the stored scales and biases itself.
 bool cpu_runs_vnni_kernel();
-// Prompts (n_tokens > kTileTokens) read their activations from `tiles`, built from `a`, or with
-// `amx` from `a` itself through amx_slice.
+// Prompts (n_tokens > kTileTokens) read their activations from `tiles`, built from `a`, or from
+// `amx_tiles` through amx_rows when they are given.
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
-                const TokenTiles* tiles, bool amx, std::int64_t n_tokens, float* y);
-// AMX-INT8 (`tdpbsud`): the VNNI kernel's prompts with the integer sums formed by the tile unit.
-// sums[t · 16 + r] += blocks [k0, k0 + blocks) of a row group's panel (the panel's first vector
-// is block k0's first quad) for every token, `scales` as the VNNI tile reads them.
+                const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
+                float* y);
+// AMX-INT8 (`tdpbusd`): the VNNI kernel's prompts with the integer sums formed by the tile unit.
+// sums[t · 16 + r] = the float steps of rows r < `rows` (at most 16) of `bits`-bit levels from
+// `first_row`, row_bytes apart, for every token; `scales` holds each weight group's 16 row scales
+// (as the VNNI kernel builds them).
 bool cpu_runs_amx_kernel();
-void amx_slice(int bits, const std::uint8_t* panel, std::int64_t k0, std::int64_t blocks,
-               std::int64_t group, const float* scales, const Activations& a, std::int64_t n_tokens,
-               float* sums);
+void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+              std::int64_t group, const float* scales, const AmxTokenTiles& tiles,
+              std::int64_t n_tokens, float* sums);
 
 }  // namespace llama4::int8
