@@ -53,6 +53,10 @@ constexpr std::int64_t kTokenBlockBytes = AmxTokenTiles::kBlockBytes;
 // Blocks per slice: a slice of the group's levels (16 KiB) stays in L1 while every token tile
 // passes over it.
 constexpr std::int64_t kSliceBlocks = kSliceBytes / kLevelBytes;
+// How far ahead the passes over a slice ask for levels. On one core (bench_kernels
+// prefill_q*_int8_activations*), against none: 7-8 ms for a 32-token expert's product in place of
+// 8-10; 2 slices against 1: 6.5-7.6 against 6.6-8.3 ms; 3 slices: no better.
+constexpr std::int64_t kSlicesAhead = 2;
 
 // Where a slice's levels lie for the tile loads: block k of row r at base + k · block_stride +
 // r · row_stride.
@@ -156,7 +160,7 @@ LLAMA4_AMX __attribute__((always_inline)) inline void pair_steps(
 // activations and block scales from the slice's first block, `scales`
 // holding each weight group's 16 row scales and k0 the slice's first block in the row. acc[r]
 // (16 tokens each) carries row r's sums from slice to slice. Along the way the lines of `ahead`
-// (16 rows, `stride_ahead` apart, `ahead_bytes` each) are asked for: the next slice's levels.
+// (16 rows, `stride_ahead` apart, `ahead_bytes` each) are asked for: levels of a later slice.
 LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t blocks,
                           std::int64_t group, const float* scales, const std::int8_t* activations,
                           const float* token_scales, const std::uint8_t* ahead,
@@ -183,8 +187,7 @@ LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t bl
       pair_steps(pair_sums[done % kLag], 2 * done, has_second(done), k0, group, scales,
                  token_scales, acc);
     }
-    for (; ahead != nullptr && asked < std::min(ahead_bytes, (p + 1) * ahead_step);
-         asked += kCacheLineBytes)
+    for (; asked < std::min(ahead_bytes, (p + 1) * ahead_step); asked += kCacheLineBytes)
       for (int r = 0; r < kRows; ++r) prefetch_to_l2(ahead, r * stride_ahead + asked);
     if (p < pairs) {
       const std::uint8_t* pair_levels = levels.base + 2 * p * levels.block_stride;
@@ -287,13 +290,14 @@ LLAMA4_AMX void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t r
     if (!in_place) lay_out_slice(bits, first_row, row_bytes, rows, k0, blocks, laid_out);
     const Levels levels = in_place ? Levels{first_row + k0 * kLevelBytes, row_bytes, kLevelBytes}
                                    : Levels{laid_out, kLevelBytes, kLaidOutBlockBytes};
-    // The next slice's levels, or the next row group's first (a prefetch never faults).
-    const std::int64_t next = k0 + kSliceBlocks;
+    // The levels kSlicesAhead slices on, past the row's end those of the next row group (a
+    // prefetch never faults).
+    const std::int64_t ahead_block = k0 + kSlicesAhead * kSliceBlocks;
     const std::uint8_t* ahead =
-        next < tiles.blocks ? first_row + next * bytes_per_block : first_row + kRows * row_bytes;
-    const std::int64_t ahead_bytes =
-        std::min(kSliceBlocks, next < tiles.blocks ? tiles.blocks - next : tiles.blocks) *
-        bytes_per_block;
+        ahead_block < tiles.blocks
+            ? first_row + ahead_block * bytes_per_block
+            : first_row + kRows * row_bytes + (ahead_block - tiles.blocks) * bytes_per_block;
+    const std::int64_t ahead_bytes = kSliceBlocks * bytes_per_block;
     // Every token tile's pass asks for its share of them.
     const std::int64_t share =
         (ahead_bytes / token_tiles + kCacheLineBytes - 1) / kCacheLineBytes * kCacheLineBytes;
