@@ -40,7 +40,7 @@ bool int8_activations_supported(const Matrix& w);
 void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y);
 
 // The kernels behind linear_int8_activations, fastest first; all give bit-identical results.
-// kAmx: AMX-INT8 (`tdpbsud`) for prompts, otherwise kVnni; kVnni: AVX-512 VNNI (`vpdpbusd`);
+// kAmx: AMX-INT8 (`tdpbusd`) for prompts, otherwise kVnni; kVnni: AVX-512 VNNI (`vpdpbusd`);
 // kAvx2: AVX2 (`vpmaddubsw` + `vpmaddwd`); kPortable: plain C++.
 enum class Int8Kernel { kAmx, kVnni, kAvx2, kPortable };
 

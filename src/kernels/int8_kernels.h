@@ -20,7 +20,8 @@
 // group. A 4-bit quad holds inputs 8j…8j+7, the even ones in its low nibbles and the odd ones in
 // its high nibbles, so the activations of 4-bit rows are stored per 8 inputs as the 4 even ones
 // followed by the 4 odd ones (quad order); those of 8-bit rows are stored in order. Each token's
-// 4 activations of a quad are then broadcast against the levels of all rows.
+// 4 activations of a quad are then broadcast against the levels of all rows. (The AMX kernel
+// reads the rows without a panel; AmxTokenTiles says how.)
 #pragma once
 
 #include <cmath>
