@@ -152,8 +152,8 @@ LLAMA4_AMX __attribute__((always_inline)) inline void pair_steps(
   };
   float_step(sums, token_scales + k * kAmxTokens, row_scales(k), acc);
   if (second)
-    float_step(sums + kRows * kAmxTokens, token_scales + (k + 1) * kAmxTokens, row_scales(k + 1),
-               acc);
+    float_step(sums + std::int64_t{kRows} * kAmxTokens, token_scales + (k + 1) * kAmxTokens,
+               row_scales(k + 1), acc);
 }
 
 // One token tile's pass over a slice of `blocks` blocks: the slice's `levels`, the tile's
