@@ -287,36 +287,39 @@ void store_scales_as(TestMatrix& t, DType dtype) {
 // 32…128 cover one to four groups per 64-byte chunk and a partial last chunk; 8-bit levels up to
 // 255 against activations of ±127 would saturate the AVX2 kernel's 16-bit pair sums if it did not
 // split them into nibbles. A prompt of 37 tokens takes the AMX kernel's tiles of 16 tokens (two
-// full, one partial) and the VNNI kernel's of 8.
+// full, one partial) and the VNNI kernel's of 8. Rows of 2176 inputs take the prompt kernels'
+// slices of 1024 bytes or inputs (two whole, one partial); 101 rows end in a partial group.
 TEST(Int8ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatchDoesNotMatter) {
-  constexpr std::int64_t kPrompt = 37;
+  constexpr std::int64_t kPrompt = 37, kLongRow = 2176;
   std::mt19937 rng(12);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (int bits : {4, 8})
-    for (int group : {32, 64, 128}) {
-      TestMatrix t = make_quantized_matrix(bits, group, 101, 5 * group, rng);
-      t.m.quant.int8_activations = true;
-      const std::string what = std::to_string(bits) + "-bit g" + std::to_string(group);
-      for_each_int8_kernel([&](const char* kernel) {
-        expect_batch_invariant(t, rng, what + ", int8 activations, " + kernel);
-      });
-      std::vector<float> x(static_cast<std::size_t>(kPrompt * t.m.in_features));
-      for (float& v : x) v = normal(rng);
-      x[0] = x[1] = 40.0f;  // levels 127 in a block whose other inputs round to small ones
-      std::fill_n(t.packed.begin(), 4, 0xffffffffu);  // top levels in the first row's first bytes
-      for (DType scale_dtype : {DType::BF16, DType::F16, DType::F32}) {
-        store_scales_as(t, scale_dtype);
-        int8_kernel_force(Int8Kernel::kPortable);
-        const std::vector<float> portable = linear_of(t.m, x, kPrompt);
-        ASSERT_TRUE(
-            std::none_of(portable.begin(), portable.end(), [](float v) { return std::isnan(v); }));
+    for (int group : {32, 64, 128})
+      for (std::int64_t in : {5 * std::int64_t{group}, kLongRow}) {
+        TestMatrix t = make_quantized_matrix(bits, group, 101, in, rng);
+        t.m.quant.int8_activations = true;
+        const std::string what =
+            std::to_string(bits) + "-bit g" + std::to_string(group) + " in " + std::to_string(in);
         for_each_int8_kernel([&](const char* kernel) {
-          const std::vector<float> y = linear_of(t.m, x, kPrompt);
-          EXPECT_TRUE(std::equal(y.begin(), y.end(), portable.begin()))
-              << what << ", scales " << dtype_name(scale_dtype) << ", kernel " << kernel;
+          expect_batch_invariant(t, rng, what + ", int8 activations, " + kernel);
         });
+        std::vector<float> x(static_cast<std::size_t>(kPrompt * t.m.in_features));
+        for (float& v : x) v = normal(rng);
+        x[0] = x[1] = 40.0f;  // levels 127 in a block whose other inputs round to small ones
+        std::fill_n(t.packed.begin(), 4, 0xffffffffu);  // top levels in the first row's first bytes
+        for (DType scale_dtype : {DType::BF16, DType::F16, DType::F32}) {
+          store_scales_as(t, scale_dtype);
+          int8_kernel_force(Int8Kernel::kPortable);
+          const std::vector<float> portable = linear_of(t.m, x, kPrompt);
+          ASSERT_TRUE(std::none_of(portable.begin(), portable.end(),
+                                   [](float v) { return std::isnan(v); }));
+          for_each_int8_kernel([&](const char* kernel) {
+            const std::vector<float> y = linear_of(t.m, x, kPrompt);
+            EXPECT_TRUE(std::equal(y.begin(), y.end(), portable.begin()))
+                << what << ", scales " << dtype_name(scale_dtype) << ", kernel " << kernel;
+          });
+        }
       }
-    }
 }
 
 TEST(Int8ActivationsTest, StayCloseToF32ActivationsButDifferFromThem) {
