@@ -83,9 +83,9 @@ LLAMA4_AMX void configure_tiles() {
   amx::load_tile_config(config);
 }
 
-// Sums of pair kParity = the levels of two blocks at `levels` (a row every `stride` bytes, the
-// second block kLevelBytes on) times their activations at `activations` (the second
-// kTokenBlockBytes on); without `second`, the first block only. Tile numbers must be literals.
+// Sums of pair kParity = the levels of two blocks from `first` (laid out as `levels` says) times
+// their activations at `activations` (the second kTokenBlockBytes on); without `second`, the
+// first block only. Tile numbers must be literals.
 template <int kParity>
 LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const Levels& levels,
                                                                     const std::uint8_t* first,
@@ -157,10 +157,10 @@ LLAMA4_AMX __attribute__((always_inline)) inline void pair_steps(
 }
 
 // One token tile's pass over a slice of `blocks` blocks: the slice's `levels`, the tile's
-// activations and block scales from the slice's first block, `scales`
-// holding each weight group's 16 row scales and k0 the slice's first block in the row. acc[r]
-// (16 tokens each) carries row r's sums from slice to slice. Along the way the lines of `ahead`
-// (16 rows, `stride_ahead` apart, `ahead_bytes` each) are asked for: levels of a later slice.
+// activations and block scales from the slice's first block, `scales` holding each weight
+// group's 16 row scales and k0 the slice's first block in the row. acc[r] (16 tokens each)
+// carries row r's sums from slice to slice. Along the way the lines of `ahead` (16 rows,
+// `stride_ahead` apart, `ahead_bytes` each) are asked for: levels of a later slice.
 LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t blocks,
                           std::int64_t group, const float* scales, const std::int8_t* activations,
                           const float* token_scales, const std::uint8_t* ahead,
@@ -175,7 +175,7 @@ LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t bl
   for (int r = 0; r < kRows; ++r) acc[r] = _mm512_loadu_ps(acc_rows + std::int64_t{r} * kAmxTokens);
   const std::int64_t pairs = (blocks + 1) / 2;
   const auto has_second = [&](std::int64_t p) { return 2 * p + 1 < blocks; };
-  // Each pair asks for as many bytes of the next slice's rows.
+  // Each pair asks for an equal share of them.
   const std::int64_t ahead_step = pairs > 0 ? (ahead_bytes + pairs - 1) / pairs : 0;
   std::int64_t asked = 0;
   // The levels and activations were written by ordinary stores, which tileloadd does not declare
@@ -209,9 +209,7 @@ LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t bl
   for (int r = 0; r < kRows; ++r) _mm512_storeu_ps(acc_rows + std::int64_t{r} * kAmxTokens, acc[r]);
 }
 
-// out[k · kLaidOutBlockBytes + r · kLevelBytes …] = block k0 + k of rows r < rows as the tile unit
-// reads them (amx_unit), zeros for rows from `rows` on: 8-bit blocks as stored, 4-bit ones (16
-// bytes) as their low nibbles, then their high ones.
+// A laid-out slice holds block after block, each as 16 rows of kLevelBytes.
 constexpr std::int64_t kLaidOutBlockBytes = kRows * kLevelBytes;
 
 // Two consecutive blocks of a row's levels (64 bytes) to their places in a laid-out slice.
@@ -221,6 +219,10 @@ LLAMA4_AMX __attribute__((always_inline)) inline void store_two(std::uint8_t* ds
   _mm256_store_si256(reinterpret_cast<__m256i*>(dst + kLaidOutBlockBytes),
                      _mm512_extracti64x4_epi64(two_blocks, 1));
 }
+
+// out[k · kLaidOutBlockBytes + r · kLevelBytes …] = block k0 + k of rows r < rows as the tile unit
+// reads them (amx_unit), zeros for rows from `rows` on: 8-bit blocks as stored, 4-bit ones (16
+// bytes) as their low nibbles, then their high ones.
 LLAMA4_AMX void lay_out_slice(int bits, const std::uint8_t* first_row, std::int64_t row_bytes,
                               int rows, std::int64_t k0, std::int64_t blocks, std::uint8_t* out) {
   const std::int64_t bytes_per_block = kActivationBlock * bits / 8;
@@ -290,21 +292,24 @@ LLAMA4_AMX void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t r
     if (!in_place) lay_out_slice(bits, first_row, row_bytes, rows, k0, blocks, laid_out);
     const Levels levels = in_place ? Levels{first_row + k0 * kLevelBytes, row_bytes, kLevelBytes}
                                    : Levels{laid_out, kLevelBytes, kLaidOutBlockBytes};
-    // The levels kSlicesAhead slices on, past the row's end those of the next row group (a
-    // prefetch never faults).
+    // The levels kSlicesAhead slices on, past the row's end those of the next row group. The
+    // address is formed as an integer: it may lie past the matrix's end (a prefetch never faults).
     const std::int64_t ahead_block = k0 + kSlicesAhead * kSliceBlocks;
-    const std::uint8_t* ahead =
+    const std::int64_t ahead_offset =
         ahead_block < tiles.blocks
-            ? first_row + ahead_block * bytes_per_block
-            : first_row + kRows * row_bytes + (ahead_block - tiles.blocks) * bytes_per_block;
+            ? ahead_block * bytes_per_block
+            : kRows * row_bytes + (ahead_block - tiles.blocks) * bytes_per_block;
     const std::int64_t ahead_bytes = kSliceBlocks * bytes_per_block;
     // Every token tile's pass asks for its share of them.
     const std::int64_t share =
         (ahead_bytes / token_tiles + kCacheLineBytes - 1) / kCacheLineBytes * kCacheLineBytes;
     for (std::int64_t tile = 0; tile < token_tiles; ++tile) {
       const std::int64_t begin = std::min(ahead_bytes, tile * share);
+      const auto* ahead =
+          reinterpret_cast<const std::uint8_t*>(reinterpret_cast<std::uintptr_t>(first_row) +
+                                                static_cast<std::uintptr_t>(ahead_offset + begin));
       tile_pass(levels, k0, blocks, group, scales, tiles.tile_levels(tile) + k0 * kTokenBlockBytes,
-                tiles.tile_scales(tile) + k0 * kAmxTokens, ahead + begin, row_bytes,
+                tiles.tile_scales(tile) + k0 * kAmxTokens, ahead, row_bytes,
                 std::min(ahead_bytes, begin + share) - begin,
                 acc_rows.data() + tile * kRows * kAmxTokens);
     }
