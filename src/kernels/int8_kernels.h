@@ -112,20 +112,23 @@ struct AmxTokenTiles {
   static constexpr std::int64_t kRowBytes = kAmxTokens * 4;
   static constexpr std::int64_t kBlockBytes = kActivationBlock / 4 * kRowBytes;
   std::int64_t blocks = 0;
-  // [tiles][blocks][kActivationBlock / 4][kAmxTokens][4] from the first 64-byte boundary: a tile
-  // row that straddles two cache lines loads at a fraction of the speed.
+  // [tiles][blocks][kActivationBlock / 4][kAmxTokens][4] from the first 64-byte boundary of
+  // `storage`, so that no tile row straddles two cache lines.
   std::vector<std::int8_t> storage;
   std::vector<float> scales;  // [tiles][blocks][kAmxTokens]
 
-  std::int8_t* levels() {
-    const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
-    return storage.data() + (-address & (kCacheLineBytes - 1));
-  }
+  std::int8_t* levels() { return line_aligned(storage.data()); }
   const std::int8_t* tile_levels(std::int64_t tile) const {
-    return const_cast<AmxTokenTiles*>(this)->levels() + tile * blocks * kBlockBytes;
+    return line_aligned(storage.data()) + tile * blocks * kBlockBytes;
   }
   const float* tile_scales(std::int64_t tile) const {
     return scales.data() + tile * blocks * kAmxTokens;
+  }
+
+ private:
+  template <typename T>
+  static T* line_aligned(T* p) {
+    return p + (-reinterpret_cast<std::uintptr_t>(p) & (kCacheLineBytes - 1));
   }
 };
 
