@@ -4,7 +4,8 @@
 // also on the 32 tokens a routed expert sees of a 512-token prompt. Weights are random. Each
 // benchmark cycles through copies of its matrix, at least kWorkingSetBytes of them, so that the
 // weights come from memory as a model's do, whatever the size of the last-level cache (480 MB on
-// one test machine: a single 84 MB matrix stayed there).
+// one test machine: a single 84 MB matrix stayed there), and in huge pages as the engine asks for
+// its weights (util/huge_pages.h); the *_small_pages benchmarks show what 4 KiB pages cost.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "kernels/linear.h"
 #include "kernels/matrix_traffic.h"
 #include "kernels/mlx_quant.h"
+#include "util/huge_pages.h"
 
 namespace llama4 {
 namespace {
@@ -29,15 +31,31 @@ constexpr int kGroupSize = 64;
 constexpr std::int64_t kWorkingSetBytes = std::int64_t{1} << 30;
 
 // A [kExpertWidth, kHidden] matrix (an expert's gate projection) in the requested format.
+template <class T>
+using PagedVector = std::vector<T, PageAllocator<T>>;
+
 struct BenchMatrix {
+  explicit BenchMatrix(PageSize pages)
+      : half(PageAllocator<std::uint16_t>(pages)),
+        packed(PageAllocator<std::uint32_t>(pages)),
+        scales(PageAllocator<std::uint16_t>(pages)),
+        biases(PageAllocator<std::uint16_t>(pages)) {}
   Matrix m;
-  std::vector<std::uint16_t> half;
-  std::vector<std::uint32_t> packed;
-  std::vector<std::uint16_t> scales, biases;
+  PagedVector<std::uint16_t> half;
+  PagedVector<std::uint32_t> packed;
+  PagedVector<std::uint16_t> scales, biases;
 };
 
-BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout) {
-  BenchMatrix b;
+// Pages and, for in-major bf16 matrices, whether the matrix is the gate half of a fused gate_up
+// tensor as HF checkpoints store experts (rows of 2 × kExpertWidth, of which it reads the first
+// half), or a plain [kHidden, kExpertWidth] matrix.
+struct Placement {
+  PageSize pages = PageSize::kHuge;
+  bool fused_gate = false;
+};
+
+BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout, Placement placement) {
+  BenchMatrix b(placement.pages);
   std::mt19937 rng(0);
   std::uniform_int_distribution<std::uint32_t> word(0, 0xffffffffu);
   b.m.out_features = kExpertWidth;
@@ -55,7 +73,9 @@ BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout) {
     b.m.quant = {b.packed.data(), b.scales.data(), b.biases.data(), DType::BF16, bits, kGroupSize};
     return b;
   }
-  b.half.resize(static_cast<std::size_t>(kExpertWidth * kHidden));
+  const std::int64_t fused = placement.fused_gate ? 2 : 1;
+  if (placement.fused_gate) b.m.row_stride = fused * kExpertWidth;
+  b.half.resize(static_cast<std::size_t>(fused * kExpertWidth * kHidden));
   for (auto& h : b.half) h = f32_to_bf16(static_cast<float>(word(rng) % 1000) * 1e-3f - 0.5f);
   b.m.dtype = dtype;
   b.m.data = b.half.data();
@@ -73,9 +93,9 @@ BenchMatrix clone(const BenchMatrix& b) {
 }
 
 void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout layout,
-                std::int64_t tokens, bool rounded_activations = false) {
+                std::int64_t tokens, bool rounded_activations = false, Placement placement = {}) {
   std::vector<BenchMatrix> copies;
-  copies.push_back(make_matrix(dtype, bits, layout));
+  copies.push_back(make_matrix(dtype, bits, layout, placement));
   copies[0].m.quant.int8_activations = rounded_activations && bits != 0;
   copies[0].m.bf16_activations = rounded_activations && bits == 0;
   const auto bytes = static_cast<std::int64_t>(matrix_bytes(copies[0].m));
@@ -116,12 +136,21 @@ constexpr auto kIn = Matrix::Layout::kInMajor;
 
 BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major, DType::BF16, 0, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major, DType::BF16, 0, kIn, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_fused_gate, DType::BF16, 0, kIn, 1, false,
+                  Placement{PageSize::kHuge, true})
+    ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major_bf16_activations, DType::BF16, 0, kOut, 1, true)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_bf16_activations, DType::BF16, 0, kIn, 1, true)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q8, DType::U32, 8, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q4, DType::U32, 4, kOut, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major_small_pages, DType::BF16, 0, kOut, 1, false,
+                  Placement{PageSize::kSmall})
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_q4_small_pages, DType::U32, 4, kOut, 1, false,
+                  Placement{PageSize::kSmall})
+    ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q8_int8_activations, DType::U32, 8, kOut, 1, true)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q4_int8_activations, DType::U32, 4, kOut, 1, true)

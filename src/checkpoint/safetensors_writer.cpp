@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/huge_pages.h"
 
 namespace llama4 {
 namespace {
@@ -21,8 +22,10 @@ SafetensorsWriter::~SafetensorsWriter() {
   }
 }
 
-void SafetensorsWriter::declare(const std::string& name, DType dtype, std::vector<std::int64_t> shape) {
-  if (header_written_) throw Error(path_.string() + ": tensor '" + name + "' declared after data was written");
+void SafetensorsWriter::declare(const std::string& name, DType dtype,
+                                std::vector<std::int64_t> shape) {
+  if (header_written_)
+    throw Error(path_.string() + ": tensor '" + name + "' declared after data was written");
   std::uint64_t bytes = dtype_size(dtype);
   for (std::int64_t d : shape) bytes *= static_cast<std::uint64_t>(d);
   entries_.push_back({name, dtype, std::move(shape), bytes});
@@ -55,7 +58,8 @@ void SafetensorsWriter::write(std::span<const std::byte> bytes) {
   if (!header_written_) write_header();
   if (written_bytes_ + bytes.size() > declared_bytes_)
     throw Error(path_.string() + ": more tensor data written than declared");
-  out_.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out_.write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
   if (!out_) throw Error("cannot write " + partial_path_.string() + " (disk full?)");
   written_bytes_ += bytes.size();
 }
@@ -69,6 +73,7 @@ void SafetensorsWriter::finish() {
   if (!out_) throw Error("cannot write " + partial_path_.string());
   std::filesystem::rename(partial_path_, path_);
   finished_ = true;
+  release_from_page_cache(path_);
 }
 
 }  // namespace llama4

@@ -26,7 +26,8 @@ class SafetensorsWriter {
 
   // Appends bytes of the current tensor (the header is written before the first call).
   void write(std::span<const std::byte> bytes);
-  // Checks every declared byte was written, then renames the file into place.
+  // Checks every declared byte was written, renames the file into place and drops it from the
+  // page cache, so that its readers map it in huge pages (util/huge_pages.h).
   void finish();
 
  private:

@@ -6,11 +6,15 @@
 #include <cstdint>
 #include <optional>
 
+#include "util/huge_pages.h"
+
 namespace llama4 {
 
 // Bytes per second of a streaming read (sum) of a `bytes`-sized buffer by `threads` threads, the
-// best of `repeats` passes after one warm-up pass.
-double measure_read_bandwidth(std::size_t bytes, int threads, int repeats);
+// best of `repeats` passes after one warm-up pass. The buffer lies in huge pages, as the engine
+// asks for its weights (util/huge_pages.h), or in 4 KiB pages, to show what those would cost.
+double measure_read_bandwidth(std::size_t bytes, int threads, int repeats,
+                              PageSize pages = PageSize::kHuge);
 
 // Floating-point operations per second (an FMA counts 2) of independent f32 FMA chains on the
 // best SIMD target, all `threads` threads busy: the best of several passes.

@@ -148,9 +148,12 @@ __attribute__((target("avx512f,avx512vnni"))) double int8_dot_chains(std::int64_
 
 }  // namespace
 
-double measure_read_bandwidth(std::size_t bytes, int threads, int repeats) {
+double measure_read_bandwidth(std::size_t bytes, int threads, int repeats, PageSize pages) {
   const std::size_t count = bytes / sizeof(float);
-  std::unique_ptr<float[]> buffer(new float[count]);
+  const std::size_t bytes_allocated = count * sizeof(float);
+  const auto release = [bytes_allocated](float* p) { free_pages(p, bytes_allocated); };
+  std::unique_ptr<float[], decltype(release)> buffer(
+      static_cast<float*>(allocate_pages(bytes_allocated, pages)), release);
   // First touch from the threads that will read, so pages are spread the same way.
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (std::size_t i = 0; i < count; ++i) buffer[i] = 1.0f;
