@@ -2,9 +2,10 @@
 // (decode: bytes/s of weights streamed) and on 64 tokens (prefill: FLOP/s), for every stored
 // format, and for 4/8-bit weights with f32 or int8 activations; bf16 in-major (HF's fused experts)
 // also on the 32 tokens a routed expert sees of a 512-token prompt. Weights are random. Each
-// benchmark cycles through copies of its matrix, at least kWorkingSetBytes of them, so that the
-// weights come from memory as a model's do, whatever the size of the last-level cache (480 MB on
-// one test machine: a single 84 MB matrix stayed there), and in huge pages as the engine asks for
+// benchmark cycles through copies of its matrix, at least uncached_read_bytes() of them (8 times
+// the last-level cache), so that the weights come from memory as a model's do (on a machine with
+// a 480 MB cache a single 84 MB matrix stayed there, and 1 GiB of copies was still served in
+// part from it), and in huge pages as the engine asks for
 // its weights (util/huge_pages.h); the *_small_pages benchmarks show what 4 KiB pages cost.
 #include <benchmark/benchmark.h>
 
@@ -18,6 +19,7 @@
 #include "kernels/linear.h"
 #include "kernels/matrix_traffic.h"
 #include "kernels/mlx_quant.h"
+#include "kernels/roofline.h"
 #include "util/huge_pages.h"
 
 namespace llama4 {
@@ -28,7 +30,6 @@ constexpr std::int64_t kExpertWidth = 8192;
 constexpr std::int64_t kPrefillTokens = 64;
 constexpr std::int64_t kPromptTokens = 512, kExperts = 16;
 constexpr int kGroupSize = 64;
-constexpr std::int64_t kWorkingSetBytes = std::int64_t{1} << 30;
 
 // A [kExpertWidth, kHidden] matrix (an expert's gate projection) in the requested format.
 template <class T>
@@ -99,7 +100,8 @@ void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout l
   copies[0].m.quant.int8_activations = rounded_activations && bits != 0;
   copies[0].m.bf16_activations = rounded_activations && bits == 0;
   const auto bytes = static_cast<std::int64_t>(matrix_bytes(copies[0].m));
-  while (static_cast<std::int64_t>(copies.size()) * bytes < kWorkingSetBytes)
+  while (static_cast<std::int64_t>(copies.size()) * bytes <
+         static_cast<std::int64_t>(uncached_read_bytes()))
     copies.push_back(clone(copies[0]));
   std::vector<float> x(static_cast<std::size_t>(tokens * kHidden), 0.5f);
   std::vector<float> y(static_cast<std::size_t>(tokens * kExpertWidth));

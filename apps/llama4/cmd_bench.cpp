@@ -33,7 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kBandwidthProbeBytes = std::size_t{1} << 30;  // ≫ any last-level cache
 constexpr int kBandwidthProbeRepeats = 3;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr double kGiga = 1e9;
@@ -257,10 +256,10 @@ int run_bench(const BenchOptions& o) {
   const double rss = peak_rss_bytes();  // before the bandwidth probe allocates its buffer
   const MappedPages weight_pages = file_mapping_pages(o.model_dir);
 
-  const double bandwidth =
-      measure_read_bandwidth(kBandwidthProbeBytes, threads, kBandwidthProbeRepeats);
-  const double small_page_bandwidth = measure_read_bandwidth(
-      kBandwidthProbeBytes, threads, kBandwidthProbeRepeats, PageSize::kSmall);
+  const std::size_t probe_bytes = uncached_read_bytes();
+  const double bandwidth = measure_read_bandwidth(probe_bytes, threads, kBandwidthProbeRepeats);
+  const double small_page_bandwidth =
+      measure_read_bandwidth(probe_bytes, threads, kBandwidthProbeRepeats, PageSize::kSmall);
   const double fma_peak = measure_f32_fma_peak(threads);
   const std::optional<double> bf16_peak = measure_bf16_dot_peak(threads);
   const std::optional<double> int8_peak = measure_int8_dot_peak(threads);
@@ -307,6 +306,7 @@ int run_bench(const BenchOptions& o) {
   report["kv_cache_bytes"] = state.cache_bytes();
   report["read_bandwidth_bytes_per_second"] = bandwidth;
   report["read_bandwidth_small_pages_bytes_per_second"] = small_page_bandwidth;
+  report["read_bandwidth_probe_bytes"] = probe_bytes;
   report["weights_resident_bytes"] = weight_pages.resident_bytes;
   report["weights_in_huge_pages_bytes"] = weight_pages.huge_page_bytes;
   report["f32_fma_peak_flops"] = fma_peak;

@@ -3,12 +3,19 @@
 // the kernels use or could use (prefill is bound by them).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
 #include "util/huge_pages.h"
 
 namespace llama4 {
+
+// A buffer large enough that the last-level cache cannot serve a sizeable part of a streaming
+// read of it: 8 times that cache, at least 1 GiB, at most a quarter of the RAM. On a machine with a
+// 480 MB cache a 1 GiB buffer was not enough: decoding kernels cycling through 1 GiB of weights
+// read 23-27 GB/s where 4 GiB gave 17-20, and the probe read 26-29 against 22-25 GB/s.
+std::size_t uncached_read_bytes();
 
 // Bytes per second of a streaming read (sum) of a `bytes`-sized buffer by `threads` threads, the
 // best of `repeats` passes after one warm-up pass. The buffer lies in huge pages, as the engine

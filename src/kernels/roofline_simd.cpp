@@ -11,6 +11,7 @@
 #include <hwy/highway.h>
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -147,6 +148,19 @@ __attribute__((target("avx512f,avx512vnni"))) double int8_dot_chains(std::int64_
 #endif
 
 }  // namespace
+
+std::size_t uncached_read_bytes() {
+  constexpr std::size_t kMinimum = std::size_t{1} << 30;
+  constexpr std::size_t kCacheMultiple = 8, kRamFraction = 4;
+  const long cache = ::sysconf(_SC_LEVEL3_CACHE_SIZE);
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  std::size_t bytes =
+      std::max(kMinimum, kCacheMultiple * static_cast<std::size_t>(std::max(0L, cache)));
+  if (pages > 0 && page > 0)
+    bytes = std::min(bytes, std::max(kMinimum, static_cast<std::size_t>(pages) *
+                                                   static_cast<std::size_t>(page) / kRamFraction));
+  return bytes;
+}
 
 double measure_read_bandwidth(std::size_t bytes, int threads, int repeats, PageSize pages) {
   const std::size_t count = bytes / sizeof(float);

@@ -251,8 +251,9 @@ TEST_F(CliTest, ActivationsFlagIsValidatedAndExplained) {
   EXPECT_NE(err.find("int4"), std::string::npos) << err;
 }
 
-// `llama4 bench --json`: both tests with positive speeds, the machine's limits it measured, and
-// the KV cache type it ran with (a bf16 cache is half the bytes of an f32 one).
+// `llama4 bench --json`: both tests with positive speeds, the machine's limits it measured, the
+// pages its weights lay in, and the KV cache type it ran with (a bf16 cache is half the bytes of
+// an f32 one).
 TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
   if (!fixture_ok_) GTEST_SKIP() << "fixture checkpoint could not be written";
   const std::string base =
@@ -267,6 +268,12 @@ TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
   for (const auto& test : f32["tests"]) EXPECT_GT(test["tokens_per_second"].get<double>(), 0.0);
   EXPECT_GT(f32["tests"][1]["fraction_of_bandwidth"].get<double>(), 0.0);
   EXPECT_GT(f32["read_bandwidth_bytes_per_second"].get<double>(), 0.0);
+  EXPECT_GT(f32["read_bandwidth_small_pages_bytes_per_second"].get<double>(), 0.0);
+  EXPECT_GE(f32["read_bandwidth_probe_bytes"].get<std::uint64_t>(), std::uint64_t{1} << 30);
+  // The fixture's weights were read through their map, in pages of some size.
+  EXPECT_GT(f32["weights_resident_bytes"].get<std::uint64_t>(), 0u);
+  EXPECT_LE(f32["weights_in_huge_pages_bytes"].get<std::uint64_t>(),
+            f32["weights_resident_bytes"].get<std::uint64_t>());
   EXPECT_GT(f32["f32_fma_peak_flops"].get<double>(), 0.0);
   EXPECT_EQ(f32["kv_type"], "f32");
   EXPECT_EQ(f32["warmup"], true);
