@@ -36,6 +36,11 @@ IDS = [3, 17, 42, 99, 5, 150, 7, 64, 12, 199, 33, 8]
 MAX_RELATIVE_ERROR = {8: 0.1, 4: 0.4}
 ACCURACY_FIXTURE = "top_k_all_experts"
 MAX_8BIT_ERROR_WITHOUT_ROUTING = 0.015
+# The same logits measured as a whole: the norm of the difference against the norm of the bf16
+# model's logits (every position and token). It reads 1.2% like the largest difference above, so
+# the error is spread evenly, not a few outliers: the format's own noise (docs/PERFORMANCE.md,
+# "Accuracy of 4/8-bit weights").
+MAX_8BIT_RELATIVE_ERROR = 0.015
 # --activations int8 against the numpy reference rounding alike. Rounding to int8 is discontinuous:
 # on these tiny models, perturbing the reference's activations by 1e-7 (relative) flips a few
 # levels and moves the logits by ~1e-2 of max|logit|, so the engine (f32 activations) and the
@@ -239,6 +244,10 @@ def check_8bit_accuracy_without_routing(binary, tmp, check):
         check(error <= MAX_8BIT_ERROR_WITHOUT_ROUTING,
               f"{ACCURACY_FIXTURE} q8g{group}: logits max error {error:.4f} of max|logit| "
               f"(limit {MAX_8BIT_ERROR_WITHOUT_ROUTING})")
+        relative = float(np.linalg.norm(quantized - reference)) / float(np.linalg.norm(reference))
+        check(relative <= MAX_8BIT_RELATIVE_ERROR,
+              f"{ACCURACY_FIXTURE} q8g{group}: logits relative error |q - r| / |r| {relative:.4f} "
+              f"(limit {MAX_8BIT_RELATIVE_ERROR})")
 
 
 def main():
