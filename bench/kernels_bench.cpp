@@ -5,8 +5,8 @@
 // benchmark cycles through copies of its matrix, at least uncached_read_bytes() of them (8 times
 // the last-level cache), so that the weights come from memory as a model's do (on a machine with
 // a 480 MB cache a single 84 MB matrix stayed there, and 1 GiB of copies was still served in
-// part from it), and in huge pages as the engine asks for
-// its weights (util/huge_pages.h); the *_small_pages benchmarks show what 4 KiB pages cost.
+// part from it), and in huge pages as the engine asks for its weights (util/huge_pages.h); the
+// *_small_pages benchmarks show what 4 KiB pages cost.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -31,10 +31,10 @@ constexpr std::int64_t kPrefillTokens = 64;
 constexpr std::int64_t kPromptTokens = 512, kExperts = 16;
 constexpr int kGroupSize = 64;
 
-// A [kExpertWidth, kHidden] matrix (an expert's gate projection) in the requested format.
 template <class T>
 using PagedVector = std::vector<T, PageAllocator<T>>;
 
+// A [kExpertWidth, kHidden] matrix (an expert's gate projection) in the requested format.
 struct BenchMatrix {
   explicit BenchMatrix(PageSize pages)
       : half(PageAllocator<std::uint16_t>(pages)),
