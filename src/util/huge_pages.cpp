@@ -87,9 +87,10 @@ MappedPages count_file_mapping_pages(std::string_view smaps, std::string_view di
     std::string first;
     fields >> first;
     if (first.empty()) continue;
-    if (first.back() != ':') {  // a mapping's header: its path is the sixth field, if any
+    if (first.back() != ':') {  // a mapping's header: the rest after the fifth field is the path
       std::string perms, offset, device, inode, path;
-      fields >> perms >> offset >> device >> inode >> path;
+      fields >> perms >> offset >> device >> inode;
+      std::getline(fields >> std::ws, path);
       const std::string prefix = std::string(directory) + "/";
       counting = !directory.empty() && path.starts_with(prefix);
       continue;

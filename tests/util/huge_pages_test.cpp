@@ -73,6 +73,11 @@ TEST(HugePagesTest, CountsOnlyTheMappingsUnderTheDirectory) {
   EXPECT_EQ(pages.resident_bytes, (4096u + 100u) * 1024u);
   EXPECT_EQ(pages.huge_page_bytes, 2048u * 1024u);
   EXPECT_EQ(count_file_mapping_pages(smaps, "").resident_bytes, 0u);
+  const std::string spaced =
+      "7f0000000000-7f0000400000 r--p 00000000 fe:00 1234   /my models/scout/model.safetensors\n"
+      "Rss:                4096 kB\n"
+      "FilePmdMapped:      4096 kB\n";
+  EXPECT_EQ(count_file_mapping_pages(spaced, "/my models/scout").huge_page_bytes, 4096u * 1024u);
 }
 
 TEST(HugePagesTest, SeesThisProcessMappingAFileItRead) {
