@@ -98,15 +98,19 @@ static_assert(kInMajorPromptTokens % kTiledTokens == 0);
 
 // Output rows of float weights processed together by the small-batch kernels for kTokens tokens:
 // as many as keep the accumulators (rows · tokens vectors), the inputs and a weight vector in
-// registers, at most 8 — or 16 for a single token on AVX-512. More rows mean more independent FMA
-// chains and more weight streams in flight: on one core (Scout's expert shape in bench_kernels) a
-// decode step streamed bf16 weights 35% faster with 8 rows than with 4, and 16 rows another 5%
-// (alternated runs: 21.3-22.9 against 20.7-21.4 GB/s; two cores 33-45 against 30-35). The
-// caps keep kRowsPerL2Block a multiple of every tile.
+// registers, at most 8. The caps keep kRowsPerL2Block a multiple of every tile.
+//
+// A single token takes one row at a time: one sequential stream of weights per thread, asking for
+// the next row as it goes. Streaming a Scout expert-shaped bf16 matrix from memory on two cores
+// (bench_kernels decode_bf16_out_major, 13 alternated runs each), 1 row ran 21.6-25.7 GB/s
+// against 18.9-23.9 for 16 rows, 19.2-22.8 for 4 and 18.5-22.8 for 2. (An earlier measurement
+// favoured 16 rows, but its weights had stayed in the last-level cache.) One row's sums form one
+// chain of FMAs, two per 64-byte line of bf16 weights: ~8 bytes per cycle, above what memory
+// delivers to a core.
 constexpr int FloatRowTileFor(int tokens) {
-  const int max_rows = tokens == 1 && kVectorRegisters >= 32 ? 16 : 8;
+  if (tokens == 1) return 1;
   const int rows = (kVectorRegisters - tokens - 2) / tokens;
-  return rows < 1 ? 1 : (rows > max_rows ? max_rows : rows);
+  return rows < 1 ? 1 : (rows > 8 ? 8 : rows);
 }
 
 // Widening loads: Lanes(df) stored elements → f32.
