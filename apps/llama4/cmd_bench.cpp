@@ -1,7 +1,9 @@
-// `llama4 bench -m DIR [-p 512] [-n 128] [-t N] [--repeat R] [--json]`: prompt processing (pp) and
-// token generation (tg) speed in the style of llama-bench, with the roofline context that says how
-// good the numbers are: the weight bytes one decoded token must stream against the machine's
-// measured read bandwidth, and the FLOPs of a prompt token against its measured arithmetic peak.
+// `llama4 bench -m DIR [-p 512] [-n 128] [-t N] [--repeat R] [--profile] [--json]`: prompt
+// processing (pp) and token generation (tg) speed in the style of llama-bench, with the roofline
+// context that says how good the numbers are: the weight bytes one decoded token must stream
+// against the machine's measured read bandwidth, and the FLOPs of a prompt token against its
+// measured arithmetic peak. --profile adds one more run of each test split by part of the model
+// (kernels/part_profile.h): where the time goes, and how fast each part's products read weights.
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -13,8 +15,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "command.h"
@@ -22,6 +26,7 @@
 #include "kernels/int8_activations.h"
 #include "kernels/linear_simd.h"
 #include "kernels/matrix_traffic.h"
+#include "kernels/part_profile.h"
 #include "kernels/roofline.h"
 #include "model/model.h"
 #include "precision_flags.h"
@@ -49,6 +54,7 @@ struct BenchOptions {
   KvType kv_type = KvType::kF32;
   QuantizedActivations activations = QuantizedActivations::kF32;
   bool warmup = true;
+  bool profile = false;
   bool json = false;
 };
 
@@ -177,11 +183,83 @@ double time_generation(const Model& model, InferenceState& state,
   return static_cast<double>(tokens.size()) / elapsed.count();
 }
 
+// One more run of a test, split by part of the model.
+struct PartsRun {
+  double seconds = 0.0;  // the whole run
+  std::vector<PartTotals> parts;
+};
+
+template <typename Run>
+PartsRun profile_run(std::int64_t tokens, Run run) {
+  PartsRun result;
+  const PartProfile profile;
+  result.seconds = static_cast<double>(tokens) / run();
+  result.parts = profile.parts();
+  return result;
+}
+
 struct TestResult {
   std::string name;  // pp512, tg128
   std::int64_t tokens = 0;
   Stats tokens_per_second;
+  std::optional<PartsRun> parts;
 };
+
+// A test: the untimed warm-up run (which pages in every weight the test reads), --repeat timed
+// runs and, with --profile, one more split by part. `run` returns tokens per second.
+template <typename Run>
+TestResult run_test(const BenchOptions& o, std::string name, std::int64_t tokens, Run run) {
+  if (o.warmup) run();
+  std::vector<double> runs;
+  for (int r = 0; r < o.repeat; ++r) runs.push_back(run());
+  TestResult result{std::move(name), tokens, stats(runs), std::nullopt};
+  if (o.profile) result.parts = profile_run(tokens, run);
+  return result;
+}
+
+nlohmann::json parts_json(const PartsRun& run) {
+  nlohmann::json out;
+  out["seconds"] = run.seconds;
+  out["parts"] = nlohmann::json::array();
+  for (const PartTotals& p : run.parts)
+    out["parts"].push_back({{"part", p.name},
+                            {"seconds", p.seconds},
+                            {"weight_bytes", p.weight_bytes},
+                            {"flops", p.flops}});
+  return out;
+}
+
+// The profiled run as a table: per part its time per token and share of the run, and how fast its
+// products went: for decoding the rate at which they read their weights (against the measured
+// bandwidth), for prompts their arithmetic rate. "other" is the rest of the run: embedding, norms,
+// residual adds and the scheduling around them.
+void print_parts(const TestResult& r, double bandwidth) {
+  const PartsRun& run = *r.parts;
+  const bool decode = r.name.starts_with("tg");
+  const auto per_token_ms = [&](double seconds) {
+    return 1e3 * seconds / static_cast<double>(r.tokens);
+  };
+  std::printf("\n%s by part (one more run):\n", r.name.c_str());
+  std::printf(decode ? "| part | ms/token | share | weights GB/s | of bandwidth |\n"
+                     : "| part | ms/token | share | GFLOP/s |\n");
+  std::printf(decode ? "| --- | ---: | ---: | ---: | ---: |\n" : "| --- | ---: | ---: | ---: |\n");
+  double accounted = 0.0;
+  for (const PartTotals& p : run.parts) {
+    accounted += p.seconds;
+    std::printf("| %s | %.3f | %.1f%% |", p.name.c_str(), per_token_ms(p.seconds),
+                100.0 * p.seconds / run.seconds);
+    if (p.seconds <= 0.0 || p.weight_bytes == 0)  // no products (attention itself)
+      std::printf(decode ? " | |\n" : " |\n");
+    else if (decode)
+      std::printf(" %.1f | %.0f%% |\n", static_cast<double>(p.weight_bytes) / p.seconds / kGiga,
+                  100.0 * static_cast<double>(p.weight_bytes) / p.seconds / bandwidth);
+    else
+      std::printf(" %.1f |\n", p.flops / p.seconds / kGiga);
+  }
+  const double other = std::max(0.0, run.seconds - accounted);
+  std::printf("| other | %.3f | %.1f%% |%s\n", per_token_ms(other), 100.0 * other / run.seconds,
+              decode ? " | |" : " |");
+}
 
 // "ppN: F GFLOP/token → R GFLOP/s = x% of <peak>": against the peak of the instruction the
 // products run on (the f32 FMA, or the bf16 / int8 dot product when activations are rounded to
@@ -241,17 +319,13 @@ int run_bench(const BenchOptions& o) {
   std::vector<TestResult> results;
   if (o.prompt > 0) {
     const auto tokens = random_tokens(o.prompt, config.vocab_size);
-    std::vector<double> runs;
-    if (o.warmup) time_prompt(*model, state, tokens);  // pages in every weight the test reads
-    for (int r = 0; r < o.repeat; ++r) runs.push_back(time_prompt(*model, state, tokens));
-    results.push_back({"pp" + std::to_string(o.prompt), o.prompt, stats(runs)});
+    results.push_back(run_test(o, "pp" + std::to_string(o.prompt), o.prompt,
+                               [&] { return time_prompt(*model, state, tokens); }));
   }
   if (o.generate > 0) {
     const auto tokens = random_tokens(o.generate, config.vocab_size);
-    std::vector<double> runs;
-    if (o.warmup) time_generation(*model, state, tokens);
-    for (int r = 0; r < o.repeat; ++r) runs.push_back(time_generation(*model, state, tokens));
-    results.push_back({"tg" + std::to_string(o.generate), o.generate, stats(runs)});
+    results.push_back(run_test(o, "tg" + std::to_string(o.generate), o.generate,
+                               [&] { return time_generation(*model, state, tokens); }));
   }
   const double rss = peak_rss_bytes();  // before the bandwidth probe allocates its buffer
   const MappedPages weight_pages = file_mapping_pages(o.model_dir);
@@ -335,6 +409,7 @@ int run_bench(const BenchOptions& o) {
       if (bf16_products && amx_bf16_peak)
         test["fraction_of_amx_bf16_peak"] = flops / *amx_bf16_peak;
     }
+    if (r.parts) test["profile"] = parts_json(*r.parts);
     report["tests"].push_back(test);
   }
   if (o.json) {
@@ -376,6 +451,8 @@ int run_bench(const BenchOptions& o) {
     else
       print_prefill_line(test, rounded_products, dot_peak_name);
   }
+  for (const TestResult& r : results)
+    if (r.parts) print_parts(r, bandwidth);
   return 0;
 }
 
@@ -394,6 +471,8 @@ const CommandRegistration kBench{
       add_activations_flag(cmd, o->activations);
       cmd.add_flag("!--no-warmup", o->warmup,
                    "Skip the untimed first run of each test (which pages in the weights)");
+      cmd.add_flag("--profile", o->profile,
+                   "Time one more run of each test part by part (attention, experts, ...)");
       cmd.add_flag("--json", o->json, "Print one JSON object instead of the table");
       return [o] { return run_bench(*o); };
     }};

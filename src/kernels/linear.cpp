@@ -15,6 +15,7 @@
 #include "kernels/int8_activations.h"
 #include "kernels/linear_simd.h"
 #include "kernels/mlx_quant.h"
+#include "kernels/part_profile.h"
 
 namespace llama4 {
 
@@ -57,6 +58,7 @@ void matrix_row_f32(const Matrix& w, std::int64_t row, float* dst) {
 
 void linear(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
   if (n_tokens <= 0) return;
+  count_product(w, n_tokens);
   if (w.quantized() && w.quant.int8_activations && int8_activations_supported(w))
     return linear_int8_activations(w, x, n_tokens, y);
   if (w.bf16_activations && bf16_activations_supported(w))

@@ -9,6 +9,7 @@
 
 #include "kernels/attention_ops.h"
 #include "kernels/linear.h"
+#include "kernels/part_profile.h"
 #include "kernels/vector_ops.h"
 #include "tensor/dtype.h"
 
@@ -20,6 +21,10 @@ float attention_temperature(const ModelConfig& config, std::int64_t position) {
 }
 
 namespace {
+
+// The parts of `llama4 bench --profile` (kernels/part_profile.h) this block is made of.
+constexpr const char* kProjectionsPart = "attention projections";
+constexpr const char* kAttentionPart = "attention";
 
 // RoPE, then qk-norm, then the temperature (which touches q only, so the cache holds untempered
 // keys) — the order of the reference implementation.
@@ -129,49 +134,55 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
   std::vector<float> q(static_cast<std::size_t>(rows * q_width));
   std::vector<float> k(static_cast<std::size_t>(rows * kv_width));
   std::vector<float> v(static_cast<std::size_t>(rows * kv_width));
-  linear(weights.q, x, rows, q.data());
-  linear(weights.k, x, rows, k.data());
-  linear(weights.v, x, rows, v.data());
-
-  std::vector<QueryGroup> work;
-  for (const AttentionSegment& segment : segments) {
-#pragma omp parallel for schedule(static)
-    for (std::int64_t t = 0; t < segment.n; ++t) {
-      const std::int64_t row = segment.first_row + t;
-      apply_position_transforms(config, spec, rope, q.data() + row * q_width,
-                                k.data() + row * kv_width, segment.start + t);
-    }
-    for (std::int64_t t = 0; t < segment.n; t += kRowsPerGroup)
-      for (std::int64_t h = 0; h < n_kv; ++h)
-        work.push_back(
-            {&segment, segment.first_row + t, std::min(kRowsPerGroup, segment.n - t), h});
+  {
+    const PartScope part(kProjectionsPart);
+    linear(weights.q, x, rows, q.data());
+    linear(weights.k, x, rows, k.data());
+    linear(weights.v, x, rows, v.data());
   }
-
-  // Attention over the visible window only. Keys before a segment's batch come from its cache,
-  // the batch's own keys from k/v (as bf16 copies for a bf16 cache).
-  const bool any_bf16 =
-      std::any_of(segments.begin(), segments.end(),
-                  [](const AttentionSegment& s) { return s.cache->type() == KvType::kBf16; });
-  const std::vector<std::uint16_t> k_bf16 = any_bf16 ? to_bf16(k) : std::vector<std::uint16_t>();
-  const std::vector<std::uint16_t> v_bf16 = any_bf16 ? to_bf16(v) : std::vector<std::uint16_t>();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   std::vector<float> context(static_cast<std::size_t>(rows * q_width));
-  const auto n_work = static_cast<std::int64_t>(work.size());
+  {
+    const PartScope part(kAttentionPart);
+    std::vector<QueryGroup> work;
+    for (const AttentionSegment& segment : segments) {
+#pragma omp parallel for schedule(static)
+      for (std::int64_t t = 0; t < segment.n; ++t) {
+        const std::int64_t row = segment.first_row + t;
+        apply_position_transforms(config, spec, rope, q.data() + row * q_width,
+                                  k.data() + row * kv_width, segment.start + t);
+      }
+      for (std::int64_t t = 0; t < segment.n; t += kRowsPerGroup)
+        for (std::int64_t h = 0; h < n_kv; ++h)
+          work.push_back(
+              {&segment, segment.first_row + t, std::min(kRowsPerGroup, segment.n - t), h});
+    }
+
+    // Attention over the visible window only. Keys before a segment's batch come from its cache,
+    // the batch's own keys from k/v (as bf16 copies for a bf16 cache).
+    const bool any_bf16 =
+        std::any_of(segments.begin(), segments.end(),
+                    [](const AttentionSegment& s) { return s.cache->type() == KvType::kBf16; });
+    const std::vector<std::uint16_t> k_bf16 = any_bf16 ? to_bf16(k) : std::vector<std::uint16_t>();
+    const std::vector<std::uint16_t> v_bf16 = any_bf16 ? to_bf16(v) : std::vector<std::uint16_t>();
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    const auto n_work = static_cast<std::int64_t>(work.size());
 #pragma omp parallel for schedule(dynamic, 1)
-  for (std::int64_t w = 0; w < n_work; ++w) {
-    const QueryGroup& group = work[static_cast<std::size_t>(w)];
-    const AttentionSegment& segment = *group.segment;
-    if (segment.cache->type() == KvType::kBf16)
-      attend(group,
-             SegmentKv<std::uint16_t>{segment, k_bf16.data(), v_bf16.data(), kv_width, head_dim},
-             spec.window, group_size, q.data(), q_width, scale, context.data());
-    else
-      attend(group, SegmentKv<float>{segment, k.data(), v.data(), kv_width, head_dim}, spec.window,
-             group_size, q.data(), q_width, scale, context.data());
+    for (std::int64_t w = 0; w < n_work; ++w) {
+      const QueryGroup& group = work[static_cast<std::size_t>(w)];
+      const AttentionSegment& segment = *group.segment;
+      if (segment.cache->type() == KvType::kBf16)
+        attend(group,
+               SegmentKv<std::uint16_t>{segment, k_bf16.data(), v_bf16.data(), kv_width, head_dim},
+               spec.window, group_size, q.data(), q_width, scale, context.data());
+      else
+        attend(group, SegmentKv<float>{segment, k.data(), v.data(), kv_width, head_dim},
+               spec.window, group_size, q.data(), q_width, scale, context.data());
+    }
+    for (const AttentionSegment& segment : segments)
+      segment.cache->append(k.data() + segment.first_row * kv_width,
+                            v.data() + segment.first_row * kv_width, segment.start, segment.n);
   }
-  for (const AttentionSegment& segment : segments)
-    segment.cache->append(k.data() + segment.first_row * kv_width,
-                          v.data() + segment.first_row * kv_width, segment.start, segment.n);
+  const PartScope part(kProjectionsPart);
   linear(weights.o, context.data(), rows, out);
 }
 

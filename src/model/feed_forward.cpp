@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/linear.h"
+#include "kernels/part_profile.h"
 #include "kernels/vector_ops.h"
 
 namespace llama4 {
@@ -53,8 +54,15 @@ std::vector<std::vector<Routing>> route_tokens(const MoeWeights& weights, std::i
 
 void moe_block(const MoeWeights& weights, std::int64_t top_k, const float* x, std::int64_t n,
                std::int64_t hidden, float* out) {
-  swiglu_block(weights.shared_expert, x, n, out);
-  const auto by_expert = route_tokens(weights, top_k, x, n);
+  {
+    const PartScope part("shared expert");
+    swiglu_block(weights.shared_expert, x, n, out);
+  }
+  const auto by_expert = [&] {
+    const PartScope part("router");
+    return route_tokens(weights, top_k, x, n);
+  }();
+  const PartScope part("routed experts");
   std::vector<float> inputs, outputs;
   for (std::size_t e = 0; e < by_expert.size(); ++e) {
     const std::vector<Routing>& routed = by_expert[e];

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "kernels/linear.h"
+#include "kernels/part_profile.h"
 #include "kernels/vector_ops.h"
 #include "model/attention.h"
 #include "model/feed_forward.h"
@@ -199,8 +200,10 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
     if (spec.moe)
       moe_block(*layer.moe, config_.num_experts_per_tok, normed.data(), rows, hidden,
                 block_out.data());
-    else
+    else {
+      const PartScope part("dense MLP");
       swiglu_block(*layer.dense, normed.data(), rows, block_out.data());
+    }
     check(block_out, static_cast<std::int64_t>(i), spec.moe ? "MoE output" : "feed-forward output");
     axpy(1.0f, block_out.data(), h.data(), rows * hidden);
     check(h, static_cast<std::int64_t>(i), "residual stream");
@@ -224,7 +227,10 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
     rms_norm(h.data() + logit_rows[static_cast<std::size_t>(r)] * hidden, hidden,
              config_.rms_norm_eps, &weights_.final_norm, normed.data() + r * hidden);
   std::vector<float> all_logits(static_cast<std::size_t>(n_logit_rows * config_.vocab_size));
-  if (n_logit_rows > 0) linear(weights_.lm_head, normed.data(), n_logit_rows, all_logits.data());
+  if (n_logit_rows > 0) {
+    const PartScope part("output head");
+    linear(weights_.lm_head, normed.data(), n_logit_rows, all_logits.data());
+  }
   if (check_numerics_)
     check_activations_finite(all_logits, config_.vocab_size, kNoLayer, "output logits");
 

@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 
 #include "generate/demo_model.h"
 #include "kernels/bf16_activations.h"
@@ -253,7 +255,9 @@ TEST_F(CliTest, ActivationsFlagIsValidatedAndExplained) {
 
 // `llama4 bench --json`: both tests with positive speeds, the machine's limits it measured, the
 // pages its weights lay in, and the KV cache type it ran with (a bf16 cache is half the bytes of
-// an f32 one).
+// an f32 one). With --profile, each test's extra run split by part: every part of a MoE model,
+// their times within the run's, and for decoding the weights the products read: one decode step's
+// bytes but for the embedding row, which no product reads.
 TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
   if (!fixture_ok_) GTEST_SKIP() << "fixture checkpoint could not be written";
   const std::string base =
@@ -277,13 +281,36 @@ TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
   EXPECT_GT(f32["f32_fma_peak_flops"].get<double>(), 0.0);
   EXPECT_EQ(f32["kv_type"], "f32");
   EXPECT_EQ(f32["warmup"], true);
+  EXPECT_FALSE(f32["tests"][0].contains("profile"));
   const auto bf16 =
-      nlohmann::json::parse(llama4(base + " --kv-type bf16 --no-warmup", status, &err));
+      nlohmann::json::parse(llama4(base + " --kv-type bf16 --no-warmup --profile", status, &err));
   ASSERT_EQ(status, 0) << err;
   EXPECT_EQ(bf16["kv_type"], "bf16");
   EXPECT_EQ(bf16["warmup"], false);
   EXPECT_EQ(2 * bf16["kv_cache_bytes"].get<std::int64_t>(),
             f32["kv_cache_bytes"].get<std::int64_t>());
+
+  for (const auto& test : bf16["tests"]) {
+    const auto& profile = test["profile"];
+    std::set<std::string> names;
+    double seconds = 0.0, bytes = 0.0;
+    for (const auto& part : profile["parts"]) {
+      names.insert(part["part"].get<std::string>());
+      EXPECT_GE(part["seconds"].get<double>(), 0.0);
+      seconds += part["seconds"].get<double>();
+      bytes += part["weight_bytes"].get<double>();
+    }
+    EXPECT_EQ(names, (std::set<std::string>{"attention projections", "attention", "shared expert",
+                                            "router", "routed experts", "output head"}))
+        << test["test"];
+    EXPECT_LE(seconds, profile["seconds"].get<double>());
+    if (test["test"] == "tg4") {
+      const double per_token = bytes / 4.0;
+      const auto decode_bytes = bf16["decode_bytes_per_token"].get<double>();
+      EXPECT_LT(per_token, decode_bytes);
+      EXPECT_GT(per_token, 0.98 * decode_bytes);
+    }
+  }
 }
 
 // With int8 activations on a quantized model, bench names the format and the kernel it ran on:
