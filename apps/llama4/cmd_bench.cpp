@@ -302,6 +302,15 @@ void print_weight_pages(const MappedPages& pages) {
         "them into huge pages)\n");
 }
 
+// Whether the routed experts are stored in-major (HF's fused tensors, read in place): they then
+// decode ~40% slower than out-major ones and have no AMX prompt kernel (docs/PERFORMANCE.md).
+bool experts_in_major(const Model& model) {
+  for (const LayerWeights& layer : model.weights().layers)
+    if (layer.moe && !layer.moe->experts.empty())
+      return layer.moe->experts.front().gate.layout == Matrix::Layout::kInMajor;
+  return false;
+}
+
 int run_bench(const BenchOptions& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const int threads = omp_get_max_threads();
@@ -389,6 +398,7 @@ int run_bench(const BenchOptions& o) {
   if (amx_int8_peak) report["amx_int8_peak_ops"] = *amx_int8_peak;
   if (amx_bf16_peak) report["amx_bf16_peak_flops"] = *amx_bf16_peak;
   report["decode_bytes_per_token"] = cost.decode_bytes;
+  report["experts_in_major"] = experts_in_major(*model);
   for (const TestResult& r : results) {
     nlohmann::json test;
     test["test"] = r.name;
@@ -434,6 +444,10 @@ int run_bench(const BenchOptions& o) {
     std::printf("bf16 products on the %s kernel\n",
                 std::string(bf16_kernel_name(bf16_kernel_in_use())).c_str());
   print_weight_pages(weight_pages);
+  if (experts_in_major(*model))
+    std::printf(
+        "experts: HF's fused in-major tensors; `llama4 quantize -m DIR -o OUT --bits 16` rewrites "
+        "them out-major, which decodes and (with --activations bf16) prefills faster\n");
   std::printf("machine: read bandwidth %.1f GB/s (4 KiB pages: %.1f), f32 FMA peak %.1f GFLOP/s",
               bandwidth / kGiga, small_page_bandwidth / kGiga, fma_peak / kGiga);
   if (bf16_peak) std::printf(", bf16 dot peak %.1f GFLOP/s", *bf16_peak / kGiga);

@@ -1,5 +1,5 @@
-// `llama4 quantize -m IN -o OUT --bits 4|8 [--group-size 32|64|128]`: writes an mlx-community style
-// affine-quantized copy of a checkpoint, loadable by this engine and by mlx-lm.
+// `llama4 quantize -m IN -o OUT --bits 4|8|16 [--group-size 32|64|128]`: writes an mlx-community
+// style affine-quantized copy of a checkpoint, loadable by this engine and by mlx-lm.
 //
 // What is quantized follows mlx-lm's default predicate for Llama 4 (its llama4.py defines no
 // quant_predicate of its own): every module with a quantized form — nn.Linear (attention
@@ -13,6 +13,11 @@
 // their f32 ones (kernels/mlx_quant.h): same format, 8-bit weights 26% closer to the original.
 // config.json gains "quantization" (and "quantization_config", as mlx-lm writes both); the other
 // small files of the folder (tokenizer, chat template, generation config) are copied.
+//
+// --bits 16 quantizes nothing: every weight keeps its stored type and only HF's fused experts are
+// rewritten in mlx's [E, out, in] layout (as mlx-lm converts a model without -q). Out-major
+// experts decode faster than the fused in-major ones, and with --activations bf16 their prompts run
+// on AMX where the CPU has it (docs/PERFORMANCE.md, "Where the time goes").
 #include <omp.h>
 
 #include <algorithm>
@@ -39,7 +44,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kSupportedBits[] = {4, 8};
+constexpr int kUnquantized = 16;  // --bits 16: weights as stored, experts out-major
+constexpr int kSupportedBits[] = {4, 8, kUnquantized};
 constexpr int kSupportedGroupSizes[] = {32, 64, 128};
 constexpr std::int64_t kWordBits = 32;
 constexpr const char* kOutputFile = "model.safetensors";
@@ -77,10 +83,13 @@ bool is_float(DType t) {
   return t == DType::F32 || t == DType::BF16 || t == DType::F16;
 }
 
-// Decides, tensor by tensor, what the output holds (in the source's name order).
-std::vector<OutputTensor> plan_outputs(const Checkpoint& checkpoint, int group_size) {
+// Decides, tensor by tensor, what the output holds (in the source's name order). With `bits`
+// kUnquantized nothing is quantized (the fused experts are still rewritten).
+std::vector<OutputTensor> plan_outputs(const Checkpoint& checkpoint, int bits, int group_size) {
   std::vector<OutputTensor> outputs;
-  const auto quantizable = [&](std::int64_t in) { return in % group_size == 0; };
+  const auto quantizable = [&](std::int64_t in) {
+    return bits != kUnquantized && in % group_size == 0;
+  };
   for (const auto& [name, info] : checkpoint.tensors()) {
     const std::string& stored = info.stored_name;
     // A named reference: clang 14 cannot capture a structured binding in a lambda.
@@ -174,6 +183,7 @@ std::vector<std::byte> transpose_matrix(const SourceMatrix& m, std::int64_t e) {
   std::vector<std::byte> bytes(static_cast<std::size_t>(m.out * m.in) * element);
   const std::byte* base =
       m.tensor->data + static_cast<std::size_t>(e * m.lead_stride + m.offset) * element;
+#pragma omp parallel for schedule(static)
   for (std::int64_t o = 0; o < m.out; ++o)
     for (std::int64_t i = 0; i < m.in; ++i)
       std::memcpy(bytes.data() + static_cast<std::size_t>(o * m.in + i) * element,
@@ -183,6 +193,11 @@ std::vector<std::byte> transpose_matrix(const SourceMatrix& m, std::int64_t e) {
 }
 
 void write_config(const fs::path& in_dir, const fs::path& out_dir, int bits, int group_size) {
+  if (bits == kUnquantized) {  // the configuration is unchanged
+    fs::copy_file(in_dir / "config.json", out_dir / "config.json",
+                  fs::copy_options::overwrite_existing);
+    return;
+  }
   std::ifstream in(in_dir / "config.json");
   if (!in) throw Error("quantize: cannot read " + (in_dir / "config.json").string());
   nlohmann::json config;
@@ -213,7 +228,7 @@ void copy_side_files(const fs::path& in_dir, const fs::path& out_dir) {
 int run_quantize(const QuantizeOptions& o) {
   if (std::find(std::begin(kSupportedBits), std::end(kSupportedBits), o.bits) ==
       std::end(kSupportedBits))
-    throw Error("quantize: --bits " + std::to_string(o.bits) + ": expected 4 or 8");
+    throw Error("quantize: --bits " + std::to_string(o.bits) + ": expected 4, 8 or 16");
   if (std::find(std::begin(kSupportedGroupSizes), std::end(kSupportedGroupSizes), o.group_size) ==
       std::end(kSupportedGroupSizes))
     throw Error("quantize: --group-size " + std::to_string(o.group_size) +
@@ -222,7 +237,7 @@ int run_quantize(const QuantizeOptions& o) {
   if (fs::exists(out_dir) && fs::equivalent(in_dir, out_dir))
     throw Error("quantize: the output folder must differ from the input folder");
   const Checkpoint checkpoint = Checkpoint::open(in_dir);
-  const std::vector<OutputTensor> outputs = plan_outputs(checkpoint, o.group_size);
+  const std::vector<OutputTensor> outputs = plan_outputs(checkpoint, o.bits, o.group_size);
   fs::create_directories(out_dir);
 
   SafetensorsWriter writer(out_dir / kOutputFile);
@@ -268,9 +283,13 @@ int run_quantize(const QuantizeOptions& o) {
   writer.finish();
   write_config(in_dir, out_dir, o.bits, o.group_size);
   copy_side_files(in_dir, out_dir);
-  std::fprintf(stderr,
-               "quantize: %zu matrices → %d-bit, group size %d; %zu tensors kept as stored → %s\n",
-               quantized, o.bits, o.group_size, outputs.size() - quantized, out_dir.c_str());
+  if (o.bits == kUnquantized)
+    std::fprintf(stderr, "quantize: weights kept as stored, experts in mlx's layout → %s\n",
+                 out_dir.c_str());
+  else
+    std::fprintf(
+        stderr, "quantize: %zu matrices → %d-bit, group size %d; %zu tensors kept as stored → %s\n",
+        quantized, o.bits, o.group_size, outputs.size() - quantized, out_dir.c_str());
   return 0;
 }
 
@@ -280,7 +299,10 @@ const CommandRegistration kQuantize{
       auto o = std::make_shared<QuantizeOptions>();
       cmd.add_option("-m,--model", o->in_dir, "Input model folder")->required();
       cmd.add_option("-o,--output", o->out_dir, "Output folder")->required();
-      cmd.add_option("--bits", o->bits, "Bits per weight: 4 or 8")->capture_default_str();
+      cmd.add_option("--bits", o->bits,
+                     "Bits per weight: 4 or 8; 16 keeps the weights as stored and only rewrites "
+                     "HF's fused experts out-major (mlx's layout), which runs faster")
+          ->capture_default_str();
       cmd.add_option("--group-size", o->group_size, "Weights per scale/bias: 32, 64 or 128")
           ->capture_default_str();
       return [o] { return run_quantize(*o); };

@@ -281,6 +281,7 @@ TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
   EXPECT_GT(f32["f32_fma_peak_flops"].get<double>(), 0.0);
   EXPECT_EQ(f32["kv_type"], "f32");
   EXPECT_EQ(f32["warmup"], true);
+  EXPECT_EQ(f32["experts_in_major"], true);  // the fixture's experts are HF's fused tensors
   EXPECT_FALSE(f32["tests"][0].contains("profile"));
   const auto bf16 =
       nlohmann::json::parse(llama4(base + " --kv-type bf16 --no-warmup --profile", status, &err));
@@ -329,6 +330,7 @@ TEST_F(CliTest, BenchNamesTheInt8KernelItRanOn) {
   ASSERT_EQ(status, 0) << err;
   EXPECT_EQ(f32["format"], "q4 g32");
   EXPECT_FALSE(f32.contains("int8_kernel"));
+  EXPECT_EQ(f32["experts_in_major"], false);  // quantized experts are in mlx's out-major layout
 }
 
 // The demo model's weights are bf16: --activations bf16 acts on them, and bench says which kernel

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""End-to-end check of `llama4 quantize`: quantizes a bf16 golden fixture to 8 and 4 bits, checks
+"""End-to-end check of `llama4 quantize`: quantizes a bf16 golden fixture to 8 and 4 bits (and
+rewrites it unquantized with --bits 16), checks
 the file layout and the packed bits against an independent numpy port of the quantizer (mlx's
 scales and biases, levels chosen against their bf16 values), and
 compares the logits of the quantized models with the original's — with f32 activations against
@@ -250,6 +251,41 @@ def check_8bit_accuracy_without_routing(binary, tmp, check):
               f"(limit {MAX_8BIT_RELATIVE_ERROR})")
 
 
+def check_unquantized_rewrite(binary, source, original, reference, tmp, check):
+    """--bits 16: nothing quantized, the fused experts rewritten in mlx's [E, out, in] layout
+    bit for bit, every other tensor and config.json as they were, and the same logits."""
+    out = os.path.join(tmp, "bf16-mlx-layout")
+    run([binary, "quantize", "-m", source, "-o", out, "--bits", "16"])
+    with open(os.path.join(source, "config.json")) as f_in, open(os.path.join(out, "config.json")) as f_out:
+        check(json.load(f_in) == json.load(f_out), "16-bit: config.json unchanged (no quantization)")
+    check(os.path.exists(os.path.join(out, "tokenizer_config.json")), "16-bit: tokenizer files copied")
+    tensors = read_raw_safetensors(os.path.join(out, "model.safetensors"))
+    source_tensors = read_raw_safetensors(os.path.join(source, "model.safetensors"))
+    check(all(dtype == "BF16" for dtype, _ in tensors.values()), "16-bit: every tensor stays bf16")
+    experts = PREFIX + "feed_forward.experts."
+    (_, gate_up), (_, down) = source_tensors[experts + "gate_up_proj"], source_tensors[experts + "down_proj"]
+    width = gate_up.shape[2] // 2
+    expected = {"gate_proj": gate_up[:, :, :width], "up_proj": gate_up[:, :, width:], "down_proj": down}
+    for name, stored_in_major in expected.items():
+        _, got = tensors[experts + name + ".weight"]
+        check(np.array_equal(got, stored_in_major.transpose(0, 2, 1)),
+              f"16-bit: {name} = the fused tensor's [E, in, out] transposed, bit for bit")
+    rewritten = ("experts.gate_up_proj", "experts.down_proj")  # every layer's
+    text = [n for n in source_tensors if n.startswith("language_model.") and not n.endswith(rewritten)]
+    check(all(n in tensors and np.array_equal(tensors[n][1], source_tensors[n][1]) for n in text),
+          f"16-bit: the other {len(text)} text tensors copied as stored (the vision tower left out)")
+    got = logits(binary, out, os.path.join(tmp, "bf16-mlx-layout.npy"))
+    expected_logits = llama4_ref.forward(source, IDS)
+    error = float(np.abs(got - expected_logits).max()) / float(np.abs(expected_logits).max())
+    check(error <= ENGINE_TOLERANCE, f"16-bit: logits vs numpy reference on the original {error:.2e} of max|logit|")
+    distance = float(np.abs(got - reference).max()) / float(np.abs(reference).max())
+    check(distance <= ENGINE_TOLERANCE, f"16-bit: logits vs the original's {distance:.2e} of max|logit|")
+    refused = subprocess.run([binary, "quantize", "-m", source, "-o", out + "-12", "--bits", "12"],
+                             capture_output=True, text=True)
+    check(refused.returncode != 0 and "--bits 12" in refused.stderr and "4, 8 or 16" in refused.stderr,
+          f"--bits 12 refused naming the flag, the value and the choices: {refused.stderr.strip()!r}")
+
+
 def main():
     binary = sys.argv[1]
     failures = []
@@ -335,6 +371,7 @@ def main():
             decoded = np.load(os.path.join(tmp, "decoded.npy"))
             check(np.array_equal(decoded, int8_logits),
                   f"q{bits}g{group}: int8 activations: decoding token by token equals prefill bit for bit")
+        check_unquantized_rewrite(binary, source, original, reference, tmp, check)
         check_8bit_accuracy_without_routing(binary, tmp, check)
     print(f"quantize roundtrip: {len(failures)} failures")
     return 1 if failures else 0
