@@ -2,7 +2,9 @@
 """End-to-end check of `--activations bf16` on a bf16 model: the engine's logits against the numpy
 reference whose every bf16-weight product rounds its inputs to bf16 as the engine does (nearest
 even, subnormals to zero), and against the plain f32 reference (close, but not equal: the rounding
-happens); decoding token by token equals the prompt's logits bit for bit.
+happens); decoding token by token equals the prompt's logits bit for bit. Each fixture runs as
+written (HF's fused, in-major experts) and rewritten by `llama4 quantize --bits 16` (the same
+weights with the experts out-major, which AMX machines multiply on the tile unit).
 
 Usage: bf16_activations_e2e.py LLAMA4_BIN   (exit status 0 when every check passes)
 """
@@ -118,30 +120,37 @@ def main():
             model_dir = os.path.join(tmp, name)
             make_fixture.make_golden_fixture(model_dir, entry)
             ids = entry["ids"]
-            prompt_out, decoded_out = model_dir + "-prompt.npy", model_dir + "-decoded.npy"
-            common = [binary, "eval", "-m", model_dir, "--ids", ",".join(map(str, ids)), "--activations", "bf16"]
-            run(common + ["--logits", prompt_out])
-            run(common + ["--decode-from", "2", "--logits", decoded_out])
-            engine, decoded = np.load(prompt_out), np.load(decoded_out)
-
             expected, _ = llama4_ref.forward_with_stats(model_dir, ids, weights=bf16_activation_weights(model_dir))
             exact = llama4_ref.forward(model_dir, ids)
             scale = float(np.abs(expected).max())
-            error = float(np.abs(engine - expected).max()) / scale
-            effect = float(np.abs(engine - exact).max()) / scale
-            check(error <= MATCHING_TOLERANCE,
-                  f"{name}: --activations bf16 vs numpy reference rounding alike: {error:.2e} of max|logit| "
-                  f"(limit {MATCHING_TOLERANCE})")
-            check(error < effect,
-                  f"{name}: the engine is closer to the reference rounding alike ({error:.2e}) than to "
-                  f"the f32 one ({effect:.2e})")
-            check(MIN_ROUNDING_EFFECT < effect < MAX_ROUNDING_EFFECT,
-                  f"{name}: --activations bf16 vs the f32 reference: {effect:.2e} of max|logit| "
-                  f"(the rounding shows, within {MAX_ROUNDING_EFFECT})")
-            check(np.array_equal(engine, decoded),
-                  f"{name}: bf16 activations: decoding token by token equals the prompt bit for bit")
+            rewritten_dir = model_dir + "-experts-out-major"
+            run([binary, "quantize", "-m", model_dir, "-o", rewritten_dir, "--bits", "16"])
+            for label, engine_dir in ((name, model_dir), (name + " (experts out-major)", rewritten_dir)):
+                check_engine(binary, engine_dir, label, ids, expected, exact, scale, check)
     print(f"bf16 activations end to end: {len(failures)} failures")
     return 1 if failures else 0
+
+
+def check_engine(binary, model_dir, name, ids, expected, exact, scale, check):
+    """The engine's bf16-activation logits for `model_dir` against the references."""
+    prompt_out, decoded_out = model_dir + "-prompt.npy", model_dir + "-decoded.npy"
+    common = [binary, "eval", "-m", model_dir, "--ids", ",".join(map(str, ids)), "--activations", "bf16"]
+    run(common + ["--logits", prompt_out])
+    run(common + ["--decode-from", "2", "--logits", decoded_out])
+    engine, decoded = np.load(prompt_out), np.load(decoded_out)
+    error = float(np.abs(engine - expected).max()) / scale
+    effect = float(np.abs(engine - exact).max()) / scale
+    check(error <= MATCHING_TOLERANCE,
+          f"{name}: --activations bf16 vs numpy reference rounding alike: {error:.2e} of max|logit| "
+          f"(limit {MATCHING_TOLERANCE})")
+    check(error < effect,
+          f"{name}: the engine is closer to the reference rounding alike ({error:.2e}) than to "
+          f"the f32 one ({effect:.2e})")
+    check(MIN_ROUNDING_EFFECT < effect < MAX_ROUNDING_EFFECT,
+          f"{name}: --activations bf16 vs the f32 reference: {effect:.2e} of max|logit| "
+          f"(the rounding shows, within {MAX_ROUNDING_EFFECT})")
+    check(np.array_equal(engine, decoded),
+          f"{name}: bf16 activations: decoding token by token equals the prompt bit for bit")
 
 
 if __name__ == "__main__":
