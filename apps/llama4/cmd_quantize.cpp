@@ -17,7 +17,7 @@
 // --bits 16 quantizes nothing: every weight keeps its stored type and only HF's fused experts are
 // rewritten in mlx's [E, out, in] layout (as mlx-lm converts a model without -q). Out-major
 // experts decode faster than the fused in-major ones, and with --activations bf16 their prompts run
-// on AMX where the CPU has it (docs/PERFORMANCE.md, "Where the time goes").
+// on AMX where the CPU has it (docs/PERFORMANCE.md, "Experts out-major").
 #include <omp.h>
 
 #include <algorithm>
@@ -294,8 +294,10 @@ int run_quantize(const QuantizeOptions& o) {
 }
 
 const CommandRegistration kQuantize{
-    "quantize", "Write an mlx-style 4/8-bit affine-quantized copy of a model", 85,
-    [](CLI::App& cmd) {
+    "quantize",
+    "Write an mlx-style 4/8-bit affine-quantized copy of a model (16: unquantized, experts "
+    "out-major)",
+    85, [](CLI::App& cmd) {
       auto o = std::make_shared<QuantizeOptions>();
       cmd.add_option("-m,--model", o->in_dir, "Input model folder")->required();
       cmd.add_option("-o,--output", o->out_dir, "Output folder")->required();
