@@ -295,8 +295,8 @@ int run_quantize(const QuantizeOptions& o) {
 
 const CommandRegistration kQuantize{
     "quantize",
-    "Write an mlx-style 4/8-bit affine-quantized copy of a model (16: unquantized, experts "
-    "out-major)",
+    "Write an mlx-style 4/8-bit affine-quantized copy of a model (--bits 16: unquantized, "
+    "experts out-major)",
     85, [](CLI::App& cmd) {
       auto o = std::make_shared<QuantizeOptions>();
       cmd.add_option("-m,--model", o->in_dir, "Input model folder")->required();
