@@ -237,18 +237,31 @@ def check_8bit_accuracy_without_routing(binary, tmp, check):
     make_fixture.make_golden_fixture(source, entry)
     ids = entry["ids"]
     reference = logits(binary, source, source + ".npy", ids=ids)
-    for group in (32, 64):
-        out = f"{source}-q8g{group}"
-        run([binary, "quantize", "-m", source, "-o", out, "--bits", "8", "--group-size", str(group)])
+    relative_errors = {}
+    for group, keep in ((32, False), (64, False), (64, True)):
+        out = f"{source}-q8g{group}" + ("-kept-embeddings" if keep else "")
+        run([binary, "quantize", "-m", source, "-o", out, "--bits", "8", "--group-size", str(group)]
+            + (["--keep-embeddings"] if keep else []))
         quantized = logits(binary, out, out + ".npy", ids=ids)
         error = float(np.abs(quantized - reference).max()) / float(np.abs(reference).max())
         check(error <= MAX_8BIT_ERROR_WITHOUT_ROUTING,
-              f"{ACCURACY_FIXTURE} q8g{group}: logits max error {error:.4f} of max|logit| "
+              f"{ACCURACY_FIXTURE} q8g{group}{' --keep-embeddings' if keep else ''}: logits max error {error:.4f} of max|logit| "
               f"(limit {MAX_8BIT_ERROR_WITHOUT_ROUTING})")
         relative = float(np.linalg.norm(quantized - reference)) / float(np.linalg.norm(reference))
         check(relative <= MAX_8BIT_RELATIVE_ERROR,
-              f"{ACCURACY_FIXTURE} q8g{group}: logits relative error |q - r| / |r| {relative:.4f} "
-              f"(limit {MAX_8BIT_RELATIVE_ERROR})")
+              f"{ACCURACY_FIXTURE} q8g{group}{' --keep-embeddings' if keep else ''}: logits relative "
+              f"error |q - r| / |r| {relative:.4f} (limit {MAX_8BIT_RELATIVE_ERROR})")
+        relative_errors[(group, keep)] = relative
+        if keep:
+            tensors = read_raw_safetensors(os.path.join(out, "model.safetensors"))
+            kept = [n for n in tensors if n.endswith(("embed_tokens.weight", "lm_head.weight"))]
+            check(len(kept) == 2 and all(tensors[n][0] == "BF16" for n in kept)
+                  and not any(n.endswith(("embed_tokens.scales", "lm_head.scales")) for n in tensors),
+                  f"--keep-embeddings: {kept} stay bf16, without scales")
+            check(tensors[PREFIX + "self_attn.q_proj.weight"][0] == "U32", "--keep-embeddings: the rest is quantized")
+    check(relative_errors[(64, True)] < relative_errors[(64, False)],
+          f"--keep-embeddings brings the 8-bit logits closer: {relative_errors[(64, True)]:.4f} against "
+          f"{relative_errors[(64, False)]:.4f}")
 
 
 def check_unquantized_rewrite(binary, source, original, reference, tmp, check):
