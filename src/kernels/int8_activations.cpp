@@ -107,15 +107,25 @@ using int8::kTileTokens;
 ForcedKernel<Int8Kernel> forced_kernel;
 
 // Rows [row_begin, row_end) for every token, kRowsPerBlock rows at a time (their weights in L2
-// while every token tile passes).
+// while every token tile passes). The VNNI kernel decodes the whole range in one call: it
+// prepares each row group's scales while the group before it decodes, a pipeline that restarted
+// every kRowsPerBlock rows when it was given them a block at a time, each restart waiting on
+// memory for its first group's scales (bench_kernels decode_q*_int8_activations, two threads,
+// medians of six alternated runs: 8-bit 27.5 → 29.2 GB/s, 4-bit 23.1 → 24.6).
 void rows_all_tokens(const Matrix& w, const Activations& a, const int8::TokenTiles* tiles,
                      const int8::AmxTokenTiles* amx_tiles, std::int64_t row_begin,
                      std::int64_t row_end, std::int64_t n_tokens, float* y) {
   thread_local int8::RowBlock block;
   const Int8Kernel kernel = int8_kernel_in_use();
+  const bool vnni_kernel = kernel == Int8Kernel::kAmx || kernel == Int8Kernel::kVnni;
+  if (row_begin >= row_end) return;
+  if (vnni_kernel && n_tokens <= kTileTokens) {
+    int8::vnni_block(w, row_begin, row_end - row_begin, a, nullptr, nullptr, n_tokens, y);
+    return;
+  }
   for (std::int64_t b = row_begin; b < row_end; b += kRowsPerBlock) {
     const std::int64_t count = std::min(kRowsPerBlock, row_end - b);
-    if (kernel == Int8Kernel::kAmx || kernel == Int8Kernel::kVnni) {
+    if (vnni_kernel) {
       int8::vnni_block(w, b, count, a, tiles, kernel == Int8Kernel::kAmx ? amx_tiles : nullptr,
                        n_tokens, y);
       continue;
