@@ -58,13 +58,13 @@ LLAMA4_VNNI __attribute__((always_inline)) inline __m512 load_widened(const void
   }
 }
 
-// out[g · 16 + r] = the value of weight group g of row row0 + r (zero from `rows` on), for the 16
-// groups from g0, for the scales and the biases of the rows [row0, row0 + rows). For bf16 (the
+// out[g · 16 + r] = the value of weight group g of row row0 + r · step (zero from `rows` on), for
+// the 16 groups from g0, for the scales and the biases of the group's rows. For bf16 (the
 // usual dtype) a row's scale and bias of a group share a 32-bit element (scale in the low half,
 // bias in the high), so one transpose serves both, and each becomes a float by a shift or a mask.
 template <DType kScale>
-LLAMA4_VNNI void transpose_window(const QuantizedData& q, std::int64_t row0, int rows,
-                                  std::int64_t groups, std::int64_t g0, float* scales_out,
+LLAMA4_VNNI void transpose_window(const QuantizedData& q, std::int64_t row0, std::int64_t step,
+                                  int rows, std::int64_t groups, std::int64_t g0, float* scales_out,
                                   float* biases_out) {
   const std::int64_t count = std::min<std::int64_t>(kGroupRows, groups - g0);
   const auto mask = static_cast<__mmask16>((1u << count) - 1u);
@@ -74,9 +74,9 @@ LLAMA4_VNNI void transpose_window(const QuantizedData& q, std::int64_t row0, int
       float* out = array == 0 ? scales_out : biases_out;
       __m512i v[kGroupRows];
       for (int r = 0; r < kGroupRows; ++r)
-        v[r] = r < rows
-                   ? _mm512_castps_si512(load_widened<kScale>(base, (row0 + r) * groups + g0, mask))
-                   : _mm512_setzero_si512();
+        v[r] = r < rows ? _mm512_castps_si512(
+                              load_widened<kScale>(base, (row0 + r * step) * groups + g0, mask))
+                        : _mm512_setzero_si512();
       transpose16(v);
       for (int j = 0; j < kGroupRows; ++j) _mm512_storeu_si512(out + (g0 + j) * kGroupRows, v[j]);
     }
@@ -93,7 +93,7 @@ LLAMA4_VNNI void transpose_window(const QuantizedData& q, std::int64_t row0, int
         v[r] = _mm512_setzero_si512();
         continue;
       }
-      const std::int64_t first = (row0 + r) * groups + g0;
+      const std::int64_t first = (row0 + r * step) * groups + g0;
       const __m256i scale = _mm256_maskz_loadu_epi16(mask, scales + first);
       const __m256i bias = _mm256_maskz_loadu_epi16(mask, biases + first);
       v[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_unpacklo_epi16(scale, bias)),
@@ -115,11 +115,14 @@ LLAMA4_VNNI void transpose_window(const QuantizedData& q, std::int64_t row0, int
 // in a decode profile it takes about a fifth of the kernel's time.
 struct GroupScales {
   std::vector<float> scales, biases;
-  std::int64_t row0 = 0, groups = 0, windows = 0, done = 0;
+  std::int64_t row0 = 0, step = 1, groups = 0, windows = 0, done = 0;
   int rows = 0;
 
-  void start(std::int64_t first_row, int row_count, std::int64_t group_count) {
+  // Rows row0 + r · step for r < row_count.
+  void start(std::int64_t first_row, std::int64_t row_step, int row_count,
+             std::int64_t group_count) {
     row0 = first_row;
+    step = row_step;
     rows = row_count;
     groups = group_count;
     windows = (groups + kGroupRows - 1) / kGroupRows;
@@ -131,7 +134,7 @@ struct GroupScales {
   template <DType kScale>
   void build_until(const QuantizedData& q, std::int64_t target) {
     for (; done < std::min(target, windows); ++done)
-      transpose_window<kScale>(q, row0, rows, groups, done * kGroupRows, scales.data(),
+      transpose_window<kScale>(q, row0, step, rows, groups, done * kGroupRows, scales.data(),
                                biases.data());
   }
 };
@@ -282,16 +285,18 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_sums(
   }
 }
 
-// Decoding (at most kTileTokens tokens): sums[t · 16 + r] = row r's result for token t (the block
-// steps, then the bias term). Each row meets a token's activations of a chunk in one (8-bit) or two
-// (4-bit) dot products straight from memory; block_sums turns the 16 rows' lane sums into the
-// per-block vectors of the panel's order, and the sums stay in registers throughout. Meanwhile the
-// next group's scales are transposed (`pending`) and the one after it asked for (`ahead`).
+// Decoding (at most kTileTokens tokens): sums[t · 16 + r] = the result for token t of the row
+// `lane_bytes` · r bytes after first_row, for r < rows (the block steps, then the bias term). Each
+// row meets a token's activations of a chunk in one (8-bit) or two (4-bit) dot products straight
+// from memory; block_sums turns the 16 rows' lane sums into the per-block vectors of the panel's
+// order, and the sums stay in registers throughout. Each row asks for the bytes 16 lanes on: those
+// of the next group of the same shape (decode_order). Meanwhile the next group's scales are
+// transposed (`pending`) and the one after it asked for (`ahead`).
 template <int kBits, DType kScale, int kTokens>
 LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* first_row,
-                                   std::int64_t row_bytes, int rows, const GroupScales& own,
-                                   GroupScales* pending, const ScalesAhead& ahead,
-                                   const Activations& a, float* sums) {
+                                   std::int64_t row_bytes, std::int64_t lane_bytes, int rows,
+                                   const GroupScales& own, GroupScales* pending,
+                                   const ScalesAhead& ahead, const Activations& a, float* sums) {
   const std::int64_t group = q.group_size;
   const float* scales = own.scales.data();
   const float* biases = own.biases.data();
@@ -349,8 +354,8 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
       }
       __m512i lane_sums[kGroupRows];
       for (int r = 0; r < kGroupRows; ++r) {
-        const std::uint8_t* p = first_row + std::min(r, rows - 1) * row_bytes + c;
-        if (t == 0) prefetch_to_l2(p, kGroupRows * row_bytes);
+        const std::uint8_t* p = first_row + std::min(r, rows - 1) * lane_bytes + c;
+        if (t == 0) prefetch_to_l2(p, kGroupRows * lane_bytes);
         const __m512i packed =
             r < rows ? _mm512_maskz_loadu_epi8(row_mask, p) : _mm512_setzero_si512();
         if constexpr (kBits == 4) {
@@ -379,12 +384,17 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
     _mm512_storeu_ps(sums + std::int64_t{t} * kGroupRows, _mm512_add_ps(acc[t], bias[t]));
 }
 
-// y[t · out_features + r] = sums[t · 16 + r] for the group's `rows` rows.
-LLAMA4_VNNI void store_group(const float* sums, std::int64_t n_tokens, int rows,
+// y[t · out_features + r · step] = sums[t · 16 + r] for the group's `rows` rows.
+LLAMA4_VNNI void store_group(const float* sums, std::int64_t n_tokens, int rows, std::int64_t step,
                              std::int64_t out_features, float* y) {
   const auto mask = static_cast<__mmask16>((1u << rows) - 1u);
-  for (std::int64_t t = 0; t < n_tokens; ++t)
-    _mm512_mask_storeu_ps(y + t * out_features, mask, _mm512_loadu_ps(sums + t * kGroupRows));
+  for (std::int64_t t = 0; t < n_tokens; ++t) {
+    if (step == 1) {
+      _mm512_mask_storeu_ps(y + t * out_features, mask, _mm512_loadu_ps(sums + t * kGroupRows));
+      continue;
+    }
+    for (int r = 0; r < rows; ++r) y[t * out_features + r * step] = sums[t * kGroupRows + r];
+  }
 }
 
 // sums[t · 16 + r] += the bias term of row r for tokens t0…t0+kTokens-1. A token's bias term is
@@ -419,11 +429,43 @@ void add_bias_terms(const float* biases, std::int64_t groups, const Activations&
     });
 }
 
+// Rows of a decoding row group: first + r · step for r < rows.
+struct RowGroup {
+  std::int64_t first = 0, step = 1;
+  int rows = 0;
+};
+
+// The lanes of a decoding row group lie at least this far apart in memory, so that each row read
+// side by side is a stream of its own 4 KiB page. Two threads reading 16 rows of 2560 bytes (4-bit
+// rows of 5120 inputs) side by side, with the next group's bytes asked for, drew 27 GB/s where
+// rows 5120 bytes apart drew 30.5 (a microbenchmark of the same loads and dot products); so rows
+// shorter than this go into groups of every second (or fourth) row. In the kernel
+// (bench_kernels decode_q4_int8_activations, two threads, medians of six alternated runs):
+// 24.5 → 28.4 GB/s; 8-bit rows (5120 bytes) are unchanged, and 8 KiB apart was no better.
+constexpr std::int64_t kLaneApartBytes = 4096;
+constexpr std::int64_t kMaxLaneStep = 4;
+
+// The order in which rows [begin, end) decode: blocks of 16 · step rows as `step` groups of every
+// step-th row, then what is left in groups of consecutive rows.
+void decode_order(std::int64_t begin, std::int64_t end, std::int64_t row_bytes,
+                  std::vector<RowGroup>& order) {
+  std::int64_t step = 1;
+  while (step < kMaxLaneStep && step * row_bytes < kLaneApartBytes) step *= 2;
+  order.clear();
+  std::int64_t r = begin;
+  for (; r + kGroupRows * step <= end; r += kGroupRows * step)
+    for (std::int64_t first = r; first < r + step; ++first)
+      order.push_back({first, step, kGroupRows});
+  for (; r < end; r += kGroupRows)
+    order.push_back({r, 1, static_cast<int>(std::min<std::int64_t>(kGroupRows, end - r))});
+}
+
 // Per-thread buffers of a row group.
 struct GroupScratch {
   alignas(64) __m512i panel[kSliceBytes / 4];  // one quad of every row of the group per vector
   GroupScales scales[2];                       // the group's and, decoding, the next one's
   std::vector<float> sums;                     // [tokens][16]
+  std::vector<RowGroup> order;                 // decoding: the row groups in order
 };
 
 // A prompt's integer sums and float steps for rows [row0, row0 + rows) (at most 16) and every
@@ -455,7 +497,7 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
   const std::int64_t row_bytes = w.in_features * kBits / 8;
   prefetch_scales_and_biases(q, (row0 + kGroupRows) * groups, kGroupRows * groups);
   GroupScales& own = s.scales[0];
-  own.start(row0, rows, groups);
+  own.start(row0, 1, rows, groups);
   own.build_until<kScale>(q, own.windows);
   s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
   const std::uint8_t* first_row =
@@ -467,41 +509,49 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
     vnni_prompt_sums<kBits>(first_row, row_bytes, rows, q.group_size, own.scales.data(), *tiles,
                             n_tokens, s.sums.data(), s.panel);
   add_bias_terms(own.biases.data(), groups, a, n_tokens, s.sums.data());
-  store_group(s.sums.data(), n_tokens, rows, w.out_features, y + row0);
+  store_group(s.sums.data(), n_tokens, rows, 1, w.out_features, y + row0);
 }
 
-// Decoding: rows [row0, row0 + count), group after group, each group's scales built while the one
-// before it decodes.
+// Decoding: rows [row0, row0 + count), group after group (decode_order), each group's scales
+// built while the one before it decodes.
 template <int kBits, DType kScale>
 void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                       std::int64_t n_tokens, float* y, GroupScratch& s) {
   const QuantizedData& q = w.quant;
   const std::int64_t groups = w.in_features / q.group_size;
   const std::int64_t row_bytes = w.in_features * kBits / 8;
-  const std::int64_t end = row0 + count;
-  const auto rows_from = [&](std::int64_t r) {
-    return static_cast<int>(std::min<std::int64_t>(kGroupRows, end - r));
-  };
   const auto scale_bytes = static_cast<std::int64_t>(dtype_size(q.scale_dtype));
+  decode_order(row0, row0 + count, row_bytes, s.order);
+  const auto n = static_cast<std::int64_t>(s.order.size());
   s.sums.resize(static_cast<std::size_t>(n_tokens * kGroupRows));
   GroupScales* own = &s.scales[0];
   GroupScales* next = &s.scales[1];
-  own->start(row0, rows_from(row0), groups);
+  const auto start = [&](GroupScales* scales, const RowGroup& g) {
+    scales->start(g.first, g.step, g.rows, groups);
+  };
+  if (n > 0) start(own, s.order[0]);
   own->build_until<kScale>(q, own->windows);
-  for (std::int64_t r = row0; r < end; r += kGroupRows) {
-    const std::int64_t after_next = (r + std::int64_t{2} * kGroupRows) * groups * scale_bytes;
-    const ScalesAhead ahead{static_cast<const std::byte*>(q.scales) + after_next,
-                            static_cast<const std::byte*>(q.biases) + after_next,
-                            kGroupRows * groups * scale_bytes};
-    const bool has_next = r + kGroupRows < end;
-    if (has_next) next->start(r + kGroupRows, rows_from(r + kGroupRows), groups);
-    const std::uint8_t* first_row = reinterpret_cast<const std::uint8_t*>(q.packed) + r * row_bytes;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const RowGroup& g = s.order[static_cast<std::size_t>(i)];
+    // The scales of the group after the next: the lines of all the rows it spans.
+    ScalesAhead ahead{q.scales, q.biases, 0};
+    if (i + 2 < n) {
+      const RowGroup& later = s.order[static_cast<std::size_t>(i + 2)];
+      const std::int64_t offset = later.first * groups * scale_bytes;
+      ahead = {static_cast<const std::byte*>(q.scales) + offset,
+               static_cast<const std::byte*>(q.biases) + offset,
+               ((later.rows - 1) * later.step + 1) * groups * scale_bytes};
+    }
+    const bool has_next = i + 1 < n;
+    if (has_next) start(next, s.order[static_cast<std::size_t>(i + 1)]);
+    const std::uint8_t* first_row =
+        reinterpret_cast<const std::uint8_t*>(q.packed) + g.first * row_bytes;
     with_tokens<kTileTokens>(n_tokens, [&](auto k) {
-      vnni_decode_group<kBits, kScale, decltype(k)::value>(q, first_row, row_bytes, rows_from(r),
-                                                           *own, has_next ? next : nullptr, ahead,
-                                                           a, s.sums.data());
+      vnni_decode_group<kBits, kScale, decltype(k)::value>(
+          q, first_row, row_bytes, g.step * row_bytes, g.rows, *own, has_next ? next : nullptr,
+          ahead, a, s.sums.data());
     });
-    store_group(s.sums.data(), n_tokens, rows_from(r), w.out_features, y + r);
+    store_group(s.sums.data(), n_tokens, g.rows, g.step, w.out_features, y + g.first);
     std::swap(own, next);
   }
 }

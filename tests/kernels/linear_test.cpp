@@ -288,7 +288,9 @@ void store_scales_as(TestMatrix& t, DType dtype) {
 // 255 against activations of ±127 would saturate the AVX2 kernel's 16-bit pair sums if it did not
 // split them into nibbles. A prompt of 37 tokens takes the AMX kernel's tiles of 16 tokens (two
 // full, one partial) and the VNNI kernel's of 8. Rows of 2176 inputs take the prompt kernels'
-// slices of 1024 bytes or inputs (two whole, one partial); 101 rows end in a partial group.
+// slices of 1024 bytes or inputs (two whole, one partial). 229 rows end in a partial group; split
+// between two threads, each decodes blocks of 32 or 64 rows as groups of every second or fourth
+// row (rows under 4 KiB), then groups of consecutive rows.
 TEST(Int8ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatchDoesNotMatter) {
   constexpr std::int64_t kPrompt = 37, kLongRow = 2176;
   std::mt19937 rng(12);
@@ -296,7 +298,7 @@ TEST(Int8ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatc
   for (int bits : {4, 8})
     for (int group : {32, 64, 128})
       for (std::int64_t in : {5 * std::int64_t{group}, kLongRow}) {
-        TestMatrix t = make_quantized_matrix(bits, group, 101, in, rng);
+        TestMatrix t = make_quantized_matrix(bits, group, 229, in, rng);
         t.m.quant.int8_activations = true;
         const std::string what =
             std::to_string(bits) + "-bit g" + std::to_string(group) + " in " + std::to_string(in);
