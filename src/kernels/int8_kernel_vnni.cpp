@@ -435,22 +435,15 @@ struct RowGroup {
   int rows = 0;
 };
 
-// The lanes of a decoding row group lie at least this far apart in memory, so that each row read
-// side by side is a stream of its own 4 KiB page. Two threads reading 16 rows of 2560 bytes (4-bit
-// rows of 5120 inputs) side by side, with the next group's bytes asked for, drew 27 GB/s where
-// rows 5120 bytes apart drew 30.5 (a microbenchmark of the same loads and dot products); so rows
-// shorter than this go into groups of every second (or fourth) row. In the kernel
-// (bench_kernels decode_q4_int8_activations, two threads, medians of six alternated runs):
-// 24.5 → 28.4 GB/s; 8-bit rows (5120 bytes) are unchanged, and 8 KiB apart was no better.
-constexpr std::int64_t kLaneApartBytes = 4096;
-constexpr std::int64_t kMaxLaneStep = 4;
-
 // The order in which rows [begin, end) decode: blocks of 16 · step rows as `step` groups of every
-// step-th row, then what is left in groups of consecutive rows.
+// step-th row (step = rows_apart_for_streams: each row read side by side in a page of its own),
+// then what is left in groups of consecutive rows. 4-bit rows of 5120 inputs (2560 bytes) in
+// groups of every second row: bench_kernels decode_q4_int8_activations, two threads, medians of
+// six alternated runs, 24.5 → 28.4 GB/s; 8-bit rows (5120 bytes) are unchanged, and groups of
+// rows 8 KiB apart were no better.
 void decode_order(std::int64_t begin, std::int64_t end, std::int64_t row_bytes,
                   std::vector<RowGroup>& order) {
-  std::int64_t step = 1;
-  while (step < kMaxLaneStep && step * row_bytes < kLaneApartBytes) step *= 2;
+  const std::int64_t step = rows_apart_for_streams(row_bytes);
   order.clear();
   std::int64_t r = begin;
   for (; r + kGroupRows * step <= end; r += kGroupRows * step)
