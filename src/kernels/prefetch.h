@@ -25,9 +25,12 @@ inline constexpr std::int64_t kCacheLineBytes = 64;
 // way drew 27 GB/s where rows 5120 bytes apart drew 30.5 (a microbenchmark of the VNNI decode
 // kernel's loads and dot products, with the next group's bytes asked for).
 inline constexpr std::int64_t kStreamPageBytes = 4096;
+// At most 4 apart, so that a block (4 groups of 16 rows) spans 64 rows; rows under 1 KiB then
+// stay closer than a page.
+inline constexpr std::int64_t kMaxRowsApart = 4;
 constexpr std::int64_t rows_apart_for_streams(std::int64_t row_bytes) {
   std::int64_t step = 1;
-  while (step < 4 && step * row_bytes < kStreamPageBytes) step *= 2;
+  while (step < kMaxRowsApart && step * row_bytes < kStreamPageBytes) step *= 2;
   return step;
 }
 
