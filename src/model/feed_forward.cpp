@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "kernels/linear.h"
@@ -12,11 +14,50 @@
 
 namespace llama4 {
 
+namespace {
+
+// Gate and up as one [H, 2I] matrix when they are the two column halves of HF's fused
+// `gate_up_proj` (in-major, gate = columns [0, I), up = [I, 2I), one row stride). One product then
+// reads each row of the block in one pass instead of two passes over its halves: decoding the
+// gate half of Scout's 32 KiB rows read 14.0–24.3 GB/s (median 19.4) on two threads, whole rows
+// 22.3–23.8 (bench_kernels, six alternated runs); in the decode profile of the 2-layer bf16 model
+// the routed experts went from 77–78% to 80–84% of the probe. Each column's sum is the same
+// either way, so results do not change.
+std::optional<Matrix> gate_up_block(const SwiGluWeights& weights) {
+  const Matrix& gate = weights.gate;
+  const Matrix& up = weights.up;
+  const bool halves =
+      gate.layout == Matrix::Layout::kInMajor && up.layout == Matrix::Layout::kInMajor &&
+      !gate.quantized() && !up.quantized() && gate.dtype == up.dtype &&
+      gate.in_features == up.in_features && gate.out_features == up.out_features &&
+      gate.row_stride == up.row_stride && gate.row_stride >= 2 * gate.out_features &&
+      gate.bf16_activations == up.bf16_activations &&
+      static_cast<const std::byte*>(gate.data) +
+              gate.out_features * static_cast<std::int64_t>(dtype_size(gate.dtype)) ==
+          up.data;
+  if (!halves) return std::nullopt;
+  Matrix both = gate;
+  both.out_features = 2 * gate.out_features;
+  return both;
+}
+
+}  // namespace
+
 void swiglu_block(const SwiGluWeights& weights, const float* x, std::int64_t n, float* out) {
   const std::int64_t width = weights.gate.out_features;
   std::vector<float> gate(static_cast<std::size_t>(n * width)), up(gate.size());
-  linear(weights.gate, x, n, gate.data());
-  linear(weights.up, x, n, up.data());
+  if (const std::optional<Matrix> both = gate_up_block(weights)) {
+    std::vector<float> gate_up(static_cast<std::size_t>(2 * n * width));
+    linear(*both, x, n, gate_up.data());
+    for (std::int64_t t = 0; t < n; ++t) {
+      const float* row = gate_up.data() + 2 * t * width;
+      std::copy_n(row, width, gate.data() + t * width);
+      std::copy_n(row + width, width, up.data() + t * width);
+    }
+  } else {
+    linear(weights.gate, x, n, gate.data());
+    linear(weights.up, x, n, up.data());
+  }
   silu_mul(gate.data(), up.data(), n * width);
   linear(weights.down, gate.data(), n, out);
 }
