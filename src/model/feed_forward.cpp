@@ -22,8 +22,12 @@ namespace {
 // gate half of Scout's 32 KiB rows read 14.0–24.3 GB/s (median 19.4) on two threads, whole rows
 // 22.3–23.8 (bench_kernels, six alternated runs); in the decode profile of the 2-layer bf16 model
 // the routed experts went from 77–78% to 80–84% of the probe. Each column's sum is the same
-// either way, so results do not change.
-std::optional<Matrix> gate_up_block(const SwiGluWeights& weights) {
+// either way, so results do not change. Prompts keep the two products: they gained nothing (bf16
+// activations pp512 177–183 against 152–182 tokens/s, f32 129 against 127), their weights being
+// read once per strip of tokens rather than once per token.
+constexpr std::int64_t kGateUpBlockMaxTokens = 4;
+std::optional<Matrix> gate_up_block(const SwiGluWeights& weights, std::int64_t n) {
+  if (n > kGateUpBlockMaxTokens) return std::nullopt;
   const Matrix& gate = weights.gate;
   const Matrix& up = weights.up;
   const bool halves =
@@ -46,7 +50,7 @@ std::optional<Matrix> gate_up_block(const SwiGluWeights& weights) {
 void swiglu_block(const SwiGluWeights& weights, const float* x, std::int64_t n, float* out) {
   const std::int64_t width = weights.gate.out_features;
   std::vector<float> gate(static_cast<std::size_t>(n * width)), up(gate.size());
-  if (const std::optional<Matrix> both = gate_up_block(weights)) {
+  if (const std::optional<Matrix> both = gate_up_block(weights, n)) {
     std::vector<float> gate_up(static_cast<std::size_t>(2 * n * width));
     linear(*both, x, n, gate_up.data());
     for (std::int64_t t = 0; t < n; ++t) {
