@@ -93,11 +93,14 @@ BenchMatrix clone(const BenchMatrix& b) {
   return c;
 }
 
+// rounded_activations: bf16 ones for bf16 weights, integer ones of `integer_bits` (8 or 16) for
+// quantized weights.
 void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout layout,
-                std::int64_t tokens, bool rounded_activations = false, Placement placement = {}) {
+                std::int64_t tokens, bool rounded_activations = false, Placement placement = {},
+                int integer_bits = 8) {
   std::vector<BenchMatrix> copies;
   copies.push_back(make_matrix(dtype, bits, layout, placement));
-  copies[0].m.quant.int8_activations = rounded_activations && bits != 0;
+  copies[0].m.quant.activation_bits = rounded_activations && bits != 0 ? integer_bits : 0;
   copies[0].m.bf16_activations = rounded_activations && bits == 0;
   const auto bytes = static_cast<std::int64_t>(matrix_bytes(copies[0].m));
   while (static_cast<std::int64_t>(copies.size()) * bytes <
@@ -122,14 +125,16 @@ void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout l
 
 // The int8-activation product on a chosen kernel (what CPUs without AVX-512 VNNI run); skipped
 // where this CPU cannot run it.
-void run_int8_kernel(benchmark::State& state, Int8Kernel kernel, int bits, std::int64_t tokens) {
+void run_int8_kernel(benchmark::State& state, Int8Kernel kernel, int bits, std::int64_t tokens,
+                     int activation_bits = 8) {
   const std::vector<Int8Kernel> available = int8_kernels_available();
   if (std::find(available.begin(), available.end(), kernel) == available.end()) {
     state.SkipWithError("this CPU does not run the kernel");
     return;
   }
   int8_kernel_force(kernel);
-  run_linear(state, DType::U32, bits, Matrix::Layout::kOutMajor, tokens, true);
+  run_linear(state, DType::U32, bits, Matrix::Layout::kOutMajor, tokens, true, Placement{},
+             activation_bits);
   int8_kernel_force(std::nullopt);
 }
 
@@ -157,9 +162,17 @@ BENCHMARK_CAPTURE(run_linear, decode_q8_int8_activations, DType::U32, 8, kOut, 1
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q4_int8_activations, DType::U32, 4, kOut, 1, true)
     ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_q8_int16_activations, DType::U32, 8, kOut, 1, true,
+                  Placement{}, 16)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_q4_int16_activations, DType::U32, 4, kOut, 1, true,
+                  Placement{}, 16)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(run_int8_kernel, decode_q4_int8_activations_avx2, Int8Kernel::kAvx2, 4, 1)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_int8_kernel, decode_q8_int8_activations_avx2, Int8Kernel::kAvx2, 8, 1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_int8_kernel, decode_q4_int16_activations_avx2, Int8Kernel::kAvx2, 4, 1, 16)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_int8_kernel, decode_q4_int8_activations_portable, Int8Kernel::kPortable, 4, 1)
     ->UseRealTime();
@@ -183,6 +196,9 @@ BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations, DType::U32, 4, kOut, 
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_q8_int8_activations, DType::U32, 8, kOut, kPrefillTokens,
                   true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, prefill_q4_int16_activations, DType::U32, 4, kOut, kPrefillTokens,
+                  true, Placement{}, 16)
     ->UseRealTime();
 // A routed expert's share of a 512-token prompt, as above.
 BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations_expert_batch, DType::U32, 4, kOut,

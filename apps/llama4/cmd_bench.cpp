@@ -350,16 +350,20 @@ int run_bench(const BenchOptions& o) {
   const std::optional<double> amx_bf16_peak = measure_amx_bf16_peak(threads);
 
   const std::string model_name = config.architecture.empty() ? "llama4" : config.architecture;
-  // Products of quantized weights with int8 activations run on the integer dot product, those of
-  // bf16 weights with bf16 activations on the bf16 one; everything else computes in f32 (the
-  // bf16 dot peak is the reference for bf16 weights).
+  // Products of quantized weights with int8 (or 16-bit: two int8 products each) activations run on
+  // the integer dot product, those of bf16 weights with bf16 activations on the bf16 one;
+  // everything else computes in f32 (the bf16 dot peak is the reference for bf16 weights).
+  const QuantizedActivations activations = model->quantized_activations();
   const bool int8_products =
-      model->quantized_activations() == QuantizedActivations::kInt8 && model->rounds_activations();
+      (activations == QuantizedActivations::kInt8 || activations == QuantizedActivations::kInt16) &&
+      model->rounds_activations();
   const bool bf16_products =
       model->quantized_activations() == QuantizedActivations::kBf16 && model->rounds_activations();
-  const std::string format = weight_format(*model) + (int8_products   ? ", int8 act."
-                                                      : bf16_products ? ", bf16 act."
-                                                                      : "");
+  const std::string format =
+      weight_format(*model) +
+      (int8_products || bf16_products
+           ? ", " + std::string(quantized_activations_name(activations)) + " act."
+           : "");
   const bool rounded_products = int8_products || bf16_products;
   const std::optional<double> dot_peak = int8_products ? int8_peak : bf16_peak;
   const char* dot_peak_name = int8_products ? "int8" : "bf16";

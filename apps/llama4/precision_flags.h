@@ -1,7 +1,7 @@
 // The precision flags every command that runs the model shares: --kv-type (element type of the KV
-// cache) and --activations (precision of activations entering weight products: f32; int8 for
-// 4/8-bit weights — faster on CPUs with AVX-512 VNNI or AVX2; bf16 for bf16 weights — faster
-// prompts on CPUs with AVX-512 BF16; the rounded ones approximate).
+// cache) and --activations (precision of activations entering weight products: f32; int8 or int16
+// for 4/8-bit weights — faster on CPUs with AVX-512 VNNI (int8 also with AVX2); bf16 for bf16
+// weights — faster prompts on CPUs with AVX-512 BF16; the rounded ones approximate).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -40,10 +40,10 @@ inline void add_kv_type_flag(CLI::App& cmd, KvType& type) {
 
 inline void add_activations_flag(CLI::App& cmd, QuantizedActivations& precision) {
   add_choice_flag(cmd, "--activations", precision, quantized_activations_from_name,
-                  quantized_activations_name, "f32, int8 or bf16",
-                  "Activations entering weight products: f32 (exact), int8 for 4/8-bit weights "
-                  "(faster, rounded per 32 inputs) or bf16 for bf16 weights (faster prompts, "
-                  "rounded)");
+                  quantized_activations_name, "f32, int8, int16 or bf16",
+                  "Activations entering weight products: f32 (exact); int8 or int16 for 4/8-bit "
+                  "weights (faster, rounded per 32 inputs to 8 or 16 bits); or bf16 for bf16 "
+                  "weights (faster prompts, rounded)");
 }
 
 // Applies --activations to a loaded model; says so when the precision has nothing to act on, or
@@ -51,15 +51,17 @@ inline void add_activations_flag(CLI::App& cmd, QuantizedActivations& precision)
 inline void apply_activations_flag(Model& model, QuantizedActivations precision, bool quiet) {
   model.set_quantized_activations(precision);
   if (precision == QuantizedActivations::kF32 || quiet) return;
-  const bool int8 = precision == QuantizedActivations::kInt8;
+  const bool integer = precision != QuantizedActivations::kBf16;
+  const std::string name(quantized_activations_name(precision));
   if (!model.rounds_activations())
     std::fprintf(stderr, "note: --activations %s has no effect: the model has no %s weights\n",
-                 int8 ? "int8" : "bf16", int8 ? "4/8-bit" : "bf16");
-  else if (int8 && int8_kernel_in_use() == Int8Kernel::kPortable)
+                 name.c_str(), integer ? "4/8-bit" : "bf16");
+  else if (integer && int8_kernel_in_use() == Int8Kernel::kPortable)
     std::fprintf(stderr,
-                 "note: this CPU has neither AVX-512 VNNI nor AVX2: --activations int8 runs a "
-                 "portable kernel, slower than f32 activations\n");
-  else if (!int8 && bf16_kernel_in_use() == Bf16Kernel::kPortable)
+                 "note: this CPU has neither AVX-512 VNNI nor AVX2: --activations %s runs a "
+                 "portable kernel, slower than f32 activations\n",
+                 name.c_str());
+  else if (!integer && bf16_kernel_in_use() == Bf16Kernel::kPortable)
     std::fprintf(stderr,
                  "note: this CPU has no AVX-512 BF16: --activations bf16 runs a portable kernel, "
                  "slower than f32 activations\n");

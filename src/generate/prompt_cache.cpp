@@ -80,8 +80,8 @@ std::uint64_t model_fingerprint(const std::filesystem::path& model_dir, const Mo
     hash = fnv1a(info.shape.data(), info.shape.size() * sizeof(std::int64_t), hash);
     if (info.data) hash = fnv1a(info.data, std::min(info.nbytes, kTensorSampleBytes), hash);
   }
-  // Keys and values computed with rounded (int8 or bf16) activations differ from f32 ones: a cache
-  // made one way is not restored another way. (f32, the default, leaves the hash as it always
+  // Keys and values computed with rounded (int8, int16 or bf16) activations differ from f32 ones: a
+  // cache made one way is not restored another way. (f32, the default, leaves the hash as it always
   // was.)
   if (model.rounds_activations()) {
     const std::string tag =

@@ -37,6 +37,9 @@ std::shared_ptr<Model> Model::load(const std::string& dir, QuantizedActivations 
     case QuantizedActivations::kInt8:
       impl->model->set_quantized_activations(llama4::QuantizedActivations::kInt8);
       break;
+    case QuantizedActivations::kInt16:
+      impl->model->set_quantized_activations(llama4::QuantizedActivations::kInt16);
+      break;
     case QuantizedActivations::kBf16:
       impl->model->set_quantized_activations(llama4::QuantizedActivations::kBf16);
       break;

@@ -20,16 +20,19 @@ namespace {
 // Every token of x into `a`, the tokens of a prompt split among the threads (each token's
 // rounding is its own, so the split changes nothing in the result).
 void quantize_activations(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
-                          int group_size, Activations& a) {
+                          int group_size, int planes, Activations& a) {
   a.in = in;
   a.blocks = in / kActivationBlock;
   a.groups = in / group_size;
+  a.planes = planes;
   a.levels.resize(static_cast<std::size_t>(n_tokens * in));
+  a.low_levels.resize(planes == 2 ? a.levels.size() : 0);
   a.block_scales.resize(static_cast<std::size_t>(n_tokens * a.blocks));
   a.group_sums.resize(static_cast<std::size_t>(n_tokens * a.groups));
 #pragma omp parallel for schedule(static) if (n_tokens > kTileTokens)
   for (std::int64_t t = 0; t < n_tokens; ++t)
     round_token(x + t * in, in, bits, group_size, a.levels.data() + t * in,
+                planes == 2 ? a.low_levels.data() + t * in : nullptr,
                 a.block_scales.data() + t * a.blocks, a.group_sums.data() + t * a.groups);
 }
 
@@ -40,14 +43,19 @@ void build_token_tiles(const Activations& a, std::int64_t n_tokens, TokenTiles& 
   tiles.units = a.in / 4;
   tiles.blocks = a.blocks;
   const std::int64_t count = (n_tokens + kTile - 1) / kTile;
-  tiles.levels.resize(static_cast<std::size_t>(count * tiles.units * TokenTiles::kUnitBytes));
+  const auto plane_bytes = static_cast<std::size_t>(count * tiles.units * TokenTiles::kUnitBytes);
+  tiles.levels.resize(plane_bytes);
+  tiles.low_levels.resize(a.planes == 2 ? plane_bytes : 0);
   tiles.scales.resize(static_cast<std::size_t>(count * tiles.blocks * kTile));
 #pragma omp parallel for schedule(static)
   for (std::int64_t t = 0; t < n_tokens; ++t) {
-    std::int8_t* levels = tiles.levels.data() + (t / kTile * tiles.units * kTile + t % kTile) * 4;
-    const std::int8_t* own = a.token_levels(t);
-    for (std::int64_t u = 0; u < tiles.units; ++u)
-      std::memcpy(levels + u * TokenTiles::kUnitBytes, own + u * 4, 4);
+    const std::int64_t first = (t / kTile * tiles.units * kTile + t % kTile) * 4;
+    for (int plane = 0; plane < a.planes; ++plane) {
+      std::int8_t* levels = (plane == 0 ? tiles.levels : tiles.low_levels).data() + first;
+      const std::int8_t* own = a.plane_levels(plane, t);
+      for (std::int64_t u = 0; u < tiles.units; ++u)
+        std::memcpy(levels + u * TokenTiles::kUnitBytes, own + u * 4, 4);
+    }
     float* scales = tiles.scales.data() + t / kTile * tiles.blocks * kTile + t % kTile;
     for (std::int64_t b = 0; b < tiles.blocks; ++b) scales[b * kTile] = a.token_scales(t)[b];
   }
@@ -126,8 +134,7 @@ void rows_all_tokens(const Matrix& w, const Activations& a, const int8::TokenTil
   for (std::int64_t b = row_begin; b < row_end; b += kRowsPerBlock) {
     const std::int64_t count = std::min(kRowsPerBlock, row_end - b);
     if (vnni_kernel) {
-      int8::vnni_block(w, b, count, a, tiles, kernel == Int8Kernel::kAmx ? amx_tiles : nullptr,
-                       n_tokens, y);
+      int8::vnni_block(w, b, count, a, tiles, amx_tiles, n_tokens, y);
       continue;
     }
     const std::int64_t groups = w.in_features / w.quant.group_size;
@@ -190,7 +197,9 @@ void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tok
   Activations& a = kept_activations;
   int8::TokenTiles& tiles = kept_tiles;
   int8::AmxTokenTiles& amx_tiles = kept_amx_tiles;
-  int8::quantize_activations(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size, a);
+  const int planes = w.quant.activation_bits == 16 ? 2 : 1;
+  int8::quantize_activations(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size, planes,
+                             a);
   const std::int64_t out = w.out_features;
   if (n_tokens <= kTileTokens) {
     // Decode: threads split the rows evenly; each streams its share once.
@@ -203,13 +212,17 @@ void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tok
     }
     return;
   }
-  if (int8_kernel_in_use() == Int8Kernel::kVnni) int8::build_token_tiles(a, n_tokens, tiles);
-  if (int8_kernel_in_use() == Int8Kernel::kAmx)
+  // The AMX kernel takes int8 activations; 16-bit ones go to the VNNI kernel's prompt path.
+  const Int8Kernel kernel = int8_kernel_in_use();
+  const bool amx = kernel == Int8Kernel::kAmx && planes == 1;
+  if (amx)
     int8::build_amx_token_tiles(a, n_tokens, w.quant.bits, amx_tiles);
+  else if (kernel == Int8Kernel::kAmx || kernel == Int8Kernel::kVnni)
+    int8::build_token_tiles(a, n_tokens, tiles);
   const std::int64_t blocks = (out + kRowsPerBlock - 1) / kRowsPerBlock;
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < blocks; ++b)
-    rows_all_tokens(w, a, &tiles, &amx_tiles, b * kRowsPerBlock,
+    rows_all_tokens(w, a, &tiles, amx ? &amx_tiles : nullptr, b * kRowsPerBlock,
                     std::min(out, (b + 1) * kRowsPerBlock), n_tokens, y);
 }
 

@@ -76,7 +76,7 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline __m256i broadcast_quad(const s
 
 // acc[t] (the 8 rows' sums for token t) takes block `block`, whose quads are quads[0…kQuads):
 // the exact integer sums of its 32 inputs, then one float step.
-template <int kBits, int kTokens>
+template <int kBits, int kPlanes, int kTokens>
 LLAMA4_AVX2 __attribute__((always_inline)) inline void block_step(
     const __m256i* quads, std::int64_t block, const Activations& a, std::int64_t t0,
     __m256 weight_scales, __m256 (&acc)[kTokens]) {
@@ -84,14 +84,18 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline void block_step(
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   __m256i isum[kTokens];
   for (int t = 0; t < kTokens; ++t) isum[t] = _mm256_setzero_si256();
-  for (std::int64_t j = 0; j < kQuads; ++j) {
-    const __m256i low = _mm256_and_si256(quads[j], nibble);
-    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(quads[j], 4), nibble);
-    for (int t = 0; t < kTokens; ++t) {
-      const std::int8_t* act =
-          a.token_levels(t0 + t) + block * kActivationBlock + j * inputs_per_quad(kBits);
-      const __m256i odd = kBits == 4 ? broadcast_quad(act + 4) : low;
-      isum[t] = _mm256_add_epi32(isum[t], quad_sums<kBits>(low, high, broadcast_quad(act), odd));
+  for (int plane = 0; plane < kPlanes; ++plane) {
+    if (plane > 0)  // 16-bit activations: the high plane's sums times 256, then the low plane's
+      for (int t = 0; t < kTokens; ++t) isum[t] = _mm256_slli_epi32(isum[t], kPlaneShift);
+    for (std::int64_t j = 0; j < kQuads; ++j) {
+      const __m256i low = _mm256_and_si256(quads[j], nibble);
+      const __m256i high = _mm256_and_si256(_mm256_srli_epi16(quads[j], 4), nibble);
+      for (int t = 0; t < kTokens; ++t) {
+        const std::int8_t* act =
+            a.plane_levels(plane, t0 + t) + block * kActivationBlock + j * inputs_per_quad(kBits);
+        const __m256i odd = kBits == 4 ? broadcast_quad(act + 4) : low;
+        isum[t] = _mm256_add_epi32(isum[t], quad_sums<kBits>(low, high, broadcast_quad(act), odd));
+      }
     }
   }
   for (int t = 0; t < kTokens; ++t) {
@@ -134,7 +138,7 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline void load_chunk(const std::uin
 
 // sums[t · 8 + r] (row r of the group, token t0 + t) += the blocks [k0, k0 + blocks) of the
 // panel, in order, with `scales` holding each weight group's 8 row scales.
-template <int kBits, int kTokens>
+template <int kBits, int kPlanes, int kTokens>
 LLAMA4_AVX2 void avx2_tile(const __m256i* panel, std::int64_t k0, std::int64_t blocks,
                            std::int64_t group, const float* scales, const Activations& a,
                            std::int64_t t0, float* sums) {
@@ -142,14 +146,14 @@ LLAMA4_AVX2 void avx2_tile(const __m256i* panel, std::int64_t k0, std::int64_t b
   __m256 acc[kTokens];
   for (std::int64_t t = 0; t < kTokens; ++t) acc[t] = _mm256_loadu_ps(sums + t * kGroupRows);
   for (std::int64_t k = 0; k < blocks; ++k)
-    block_step<kBits, kTokens>(panel + k * kQuads, k0 + k, a, t0,
-                               block_scales_of(scales, k0 + k, group), acc);
+    block_step<kBits, kPlanes, kTokens>(panel + k * kQuads, k0 + k, a, t0,
+                                        block_scales_of(scales, k0 + k, group), acc);
   for (std::int64_t t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
 
 // Decoding (at most kTileTokens tokens): sums[t · 8 + r] = the whole rows' block sums, the quads
 // going from the transpose straight into the dot products, chunk by chunk.
-template <int kBits, int kTokens>
+template <int kBits, int kPlanes, int kTokens>
 LLAMA4_AVX2 void avx2_decode_group(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
                                    std::int64_t group, const float* scales, const Activations& a,
                                    float* sums) {
@@ -165,8 +169,8 @@ LLAMA4_AVX2 void avx2_decode_group(const std::uint8_t* first_row, std::int64_t r
     const std::int64_t first_block = c / kBlockBytes, blocks = valid / kBlockBytes;
     for (std::int64_t b = 0; b < kBlocksPerChunk; ++b)
       if (b < blocks)
-        block_step<kBits, kTokens>(v + b * kQuads, first_block + b, a, 0,
-                                   block_scales_of(scales, first_block + b, group), acc);
+        block_step<kBits, kPlanes, kTokens>(v + b * kQuads, first_block + b, a, 0,
+                                            block_scales_of(scales, first_block + b, group), acc);
   }
   for (std::int64_t t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
@@ -221,7 +225,7 @@ struct GroupScratch {
 };
 
 // The 8 (or `rows`) rows from r0 of the block, for every token.
-template <int kBits>
+template <int kBits, int kPlanes>
 LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t block_row0,
                             std::int64_t r0, int rows, const Activations& a, std::int64_t n_tokens,
                             float* y, GroupScratch& s) {
@@ -238,8 +242,8 @@ LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t
   const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
   if (n_tokens <= kTileTokens) {
     with_tokens<kTileTokens>(n_tokens, [&](auto k) {
-      avx2_decode_group<kBits, decltype(k)::value>(first_row, block.row_bytes, rows, group,
-                                                   s.scales.data(), a, s.sums.data());
+      avx2_decode_group<kBits, kPlanes, decltype(k)::value>(first_row, block.row_bytes, rows, group,
+                                                            s.scales.data(), a, s.sums.data());
     });
   } else {
     for (std::int64_t s0 = 0; s0 < block.row_bytes; s0 += kSliceBytes) {
@@ -251,9 +255,9 @@ LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t
       }
       for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
         with_tokens<kPromptTileTokens>(n_tokens - t, [&](auto k) {
-          avx2_tile<kBits, decltype(k)::value>(s.panel, s0 / bytes_per_block,
-                                               bytes / bytes_per_block, group, s.scales.data(), a,
-                                               t, s.sums.data() + t * kGroupRows);
+          avx2_tile<kBits, kPlanes, decltype(k)::value>(
+              s.panel, s0 / bytes_per_block, bytes / bytes_per_block, group, s.scales.data(), a, t,
+              s.sums.data() + t * kGroupRows);
         });
     }
   }
@@ -276,10 +280,13 @@ void avx2_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::
   thread_local GroupScratch scratch;
   for (std::int64_t r = 0; r < count; r += kGroupRows) {
     const int rows = static_cast<int>(std::min<std::int64_t>(kGroupRows, count - r));
+    const auto group = [&]<int kBits, int kPlanes>() {
+      avx2_group<kBits, kPlanes>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+    };
     if (w.quant.bits == 4)
-      avx2_group<4>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+      a.planes == 2 ? group.operator()<4, 2>() : group.operator()<4, 1>();
     else
-      avx2_group<8>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+      a.planes == 2 ? group.operator()<8, 2>() : group.operator()<8, 1>();
   }
 }
 

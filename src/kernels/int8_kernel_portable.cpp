@@ -29,14 +29,17 @@ float portable_row_token(const Matrix& w, const RowBlock& block, std::int64_t r,
   const std::int64_t group = w.quant.group_size;
   const std::uint8_t* bytes = block.row(r);
   const float* scales = block.row_scales(r);
-  const std::int8_t* levels = a.token_levels(t);
   const float* block_scales = a.token_scales(t);
   float acc = 0.0f;
   for (std::int64_t k = 0; k < a.blocks; ++k) {
     std::int32_t sum = 0;
-    for (std::int64_t q = 0; q < quads_per_block(kBits); ++q)
-      sum += quad_sum<kBits>(bytes + (k * quads_per_block(kBits) + q) * 4,
-                             levels + k * kActivationBlock + q * inputs_per_quad(kBits));
+    for (int plane = 0; plane < a.planes; ++plane) {
+      const std::int8_t* levels = a.plane_levels(plane, t);
+      sum *= kPlaneRadix;  // 16-bit activations: the high plane's sum, then the low one's
+      for (std::int64_t q = 0; q < quads_per_block(kBits); ++q)
+        sum += quad_sum<kBits>(bytes + (k * quads_per_block(kBits) + q) * 4,
+                               levels + k * kActivationBlock + q * inputs_per_quad(kBits));
+    }
     const float scale = scales[k * kActivationBlock / group] * block_scales[k];
     acc = std::fma(static_cast<float>(sum), scale, acc);
   }

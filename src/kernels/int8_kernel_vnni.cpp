@@ -177,38 +177,43 @@ LLAMA4_VNNI __attribute__((always_inline)) inline __m512i dot_with_broadcast(__m
 }
 
 // acc[t] (the 16 rows' sums for token t of a tile) takes a block whose quads are
-// quads[0…kQuads), with the tile's levels and scales of the block at `levels` and
-// `block_scales` (TokenTiles): the exact integer sums of its 32 inputs, then one float step. 8
-// sums, 8 integer sums and the weights' temporaries fill the 32 registers.
-template <int kBits, int kTokens>
-LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(const __m512i* quads,
-                                                                  const std::int8_t* levels,
-                                                                  const float* block_scales,
-                                                                  const __m512 weight_scales,
-                                                                  __m512 (&acc)[kTokens]) {
+// quads[0…kQuads), with the tile's levels of the block in each plane at `levels[plane]` and its
+// block scales at `block_scales` (TokenTiles): the exact integer sums of its 32 inputs, then one
+// float step. 8 sums, 8 integer sums and the weights' temporaries fill the 32 registers.
+template <int kBits, int kPlanes, int kTokens>
+LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
+    const __m512i* quads, const std::int8_t* const (&levels)[kPlanes], const float* block_scales,
+    const __m512 weight_scales, __m512 (&acc)[kTokens]) {
   constexpr std::int64_t kQuads = quads_per_block(kBits);
   constexpr std::int64_t kUnit = TokenTiles::kUnitBytes;
+  // The levels each quad's activations meet: 8-bit quads as they are, 4-bit ones as their low
+  // nibbles (the quad's 4 even inputs), then their high ones (the 4 odd inputs).
+  constexpr std::int64_t kOperands = kBits == 4 ? 2 * kQuads : kQuads;
   const __m512i nibble = _mm512_set1_epi8(0x0F);
+  __m512i operands[kOperands];
+#pragma GCC unroll 8
+  for (std::int64_t j = 0; j < kQuads; ++j) {
+    if constexpr (kBits == 4) {
+      operands[2 * j] = _mm512_and_si512(quads[j], nibble);
+      operands[2 * j + 1] = _mm512_and_si512(_mm512_srli_epi16(quads[j], 4), nibble);
+    } else {
+      operands[j] = quads[j];
+    }
+  }
   __m512i isum[kTokens];
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+  for (int plane = 0; plane < kPlanes; ++plane) {
+    if (plane > 0)  // 16-bit activations: the high plane's sums times 256, then the low plane's
 #pragma GCC unroll 8
-  for (std::int64_t j = 0; j < kQuads; ++j) {
-    const __m512i quad = quads[j];
-    if constexpr (kBits == 4) {
-      const __m512i low = _mm512_and_si512(quad, nibble);
-      const __m512i high = _mm512_and_si512(_mm512_srli_epi16(quad, 4), nibble);
+      for (int t = 0; t < kTokens; ++t) isum[t] = _mm512_slli_epi32(isum[t], kPlaneShift);
 #pragma GCC unroll 8
-      for (int t = 0; t < kTokens; ++t) {
-        isum[t] = dot_with_broadcast(isum[t], low, levels + 2 * j * kUnit + std::int64_t{4} * t);
-        isum[t] =
-            dot_with_broadcast(isum[t], high, levels + (2 * j + 1) * kUnit + std::int64_t{4} * t);
-      }
-    } else {
+    for (std::int64_t j = 0; j < kOperands; ++j)
 #pragma GCC unroll 8
       for (int t = 0; t < kTokens; ++t)
-        isum[t] = dot_with_broadcast(isum[t], quad, levels + j * kUnit + std::int64_t{4} * t);
-    }
+        isum[t] = dot_with_broadcast(isum[t], operands[j],
+                                     levels[plane] + j * kUnit + std::int64_t{4} * t);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) {
@@ -226,21 +231,25 @@ LLAMA4_VNNI __attribute__((always_inline)) inline __m512 block_scales_of(const f
 
 // sums[t · 16 + r] (row r of the group, token t0 + t) += the blocks [k0, k0 + blocks) of the
 // panel, in order, with `scales` holding each weight group's 16 row scales; t0 starts a tile.
-template <int kBits, int kTokens>
+template <int kBits, int kPlanes, int kTokens>
 LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t blocks,
                            std::int64_t group, const float* scales, const TokenTiles& tiles,
                            std::int64_t t0, float* sums) {
   constexpr std::int64_t kQuads = quads_per_block(kBits);
-  constexpr std::int64_t kBlockUnits = kActivationBlock / 4;
-  const std::int8_t* levels = tiles.tile_levels(t0 / kVnniPromptTile);
-  const float* block_scales = tiles.tile_scales(t0 / kVnniPromptTile);
+  constexpr std::int64_t kBlockBytes = kActivationBlock / 4 * TokenTiles::kUnitBytes;
+  const std::int64_t tile = t0 / kVnniPromptTile;
+  const float* block_scales = tiles.tile_scales(tile);
   __m512 acc[kTokens];
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_loadu_ps(sums + std::int64_t{t} * kGroupRows);
-  for (std::int64_t k = 0; k < blocks; ++k)
-    block_step<kBits, kTokens>(
-        panel + k * kQuads, levels + (k0 + k) * kBlockUnits * TokenTiles::kUnitBytes,
-        block_scales + (k0 + k) * kVnniPromptTile, block_scales_of(scales, k0 + k, group), acc);
+  for (std::int64_t k = 0; k < blocks; ++k) {
+    const std::int8_t* levels[kPlanes];
+    for (int plane = 0; plane < kPlanes; ++plane)
+      levels[plane] = tiles.tile_plane_levels(plane, tile) + (k0 + k) * kBlockBytes;
+    block_step<kBits, kPlanes, kTokens>(panel + k * kQuads, levels,
+                                        block_scales + (k0 + k) * kVnniPromptTile,
+                                        block_scales_of(scales, k0 + k, group), acc);
+  }
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + std::int64_t{t} * kGroupRows, acc[t]);
 }
@@ -292,7 +301,7 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_sums(
 // order, and the sums stay in registers throughout. Each row asks for the bytes 16 lanes on: those
 // of the next group of the same shape (decode_order). Meanwhile the next group's scales are
 // transposed (`pending`) and the one after it asked for (`ahead`).
-template <int kBits, DType kScale, int kTokens>
+template <int kBits, int kPlanes, DType kScale, int kTokens>
 LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* first_row,
                                    std::int64_t row_bytes, std::int64_t lane_bytes, int rows,
                                    const GroupScales& own, GroupScales* pending,
@@ -336,21 +345,25 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
         valid == kChunk ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << valid) - 1);
     const std::int64_t first_block = c / kBlockBytes, blocks = valid / kBlockBytes;
     for (int t = 0; t < kTokens; ++t) {
-      // The token's activations of the chunk, as the dot products meet them.
-      __m512i act_low, act_high = _mm512_setzero_si512();
-      const std::int8_t* act = a.token_levels(t) + c * 8 / kBits;
-      if constexpr (kBits == 4) {
-        const std::int64_t act_bytes = 2 * valid;
-        const auto mask = [&](std::int64_t from) {
-          const std::int64_t n = std::clamp<std::int64_t>(act_bytes - from, 0, kChunk);
-          return n == kChunk ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << n) - 1);
-        };
-        const __m512i first = _mm512_maskz_loadu_epi8(mask(0), act);
-        const __m512i second = _mm512_maskz_loadu_epi8(mask(kChunk), act + kChunk);
-        act_low = _mm512_permutex2var_epi32(first, even_quads, second);
-        act_high = _mm512_permutex2var_epi32(first, odd_quads, second);
-      } else {
-        act_low = _mm512_maskz_loadu_epi8(row_mask, act);
+      // The token's activations of the chunk in each plane, as the dot products meet them.
+      __m512i act_low[kPlanes], act_high[kPlanes];
+      for (int plane = 0; plane < kPlanes; ++plane) {
+        const std::int8_t* act = a.plane_levels(plane, t) + c * 8 / kBits;
+        act_high[plane] = _mm512_setzero_si512();
+        if constexpr (kBits == 4) {
+          const std::int64_t act_bytes = 2 * valid;
+          const auto mask = [&](std::int64_t from) {
+            const std::int64_t n = std::clamp<std::int64_t>(act_bytes - from, 0, kChunk);
+            return n == kChunk ? ~__mmask64{0}
+                               : static_cast<__mmask64>((std::uint64_t{1} << n) - 1);
+          };
+          const __m512i first = _mm512_maskz_loadu_epi8(mask(0), act);
+          const __m512i second = _mm512_maskz_loadu_epi8(mask(kChunk), act + kChunk);
+          act_low[plane] = _mm512_permutex2var_epi32(first, even_quads, second);
+          act_high[plane] = _mm512_permutex2var_epi32(first, odd_quads, second);
+        } else {
+          act_low[plane] = _mm512_maskz_loadu_epi8(row_mask, act);
+        }
       }
       __m512i lane_sums[kGroupRows];
       for (int r = 0; r < kGroupRows; ++r) {
@@ -358,14 +371,19 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
         if (t == 0) prefetch_to_l2(p, kGroupRows * lane_bytes);
         const __m512i packed =
             r < rows ? _mm512_maskz_loadu_epi8(row_mask, p) : _mm512_setzero_si512();
-        if constexpr (kBits == 4) {
-          const __m512i low = _mm512_and_si512(packed, nibble);
-          const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
-          lane_sums[r] = _mm512_dpbusd_epi32(
-              _mm512_dpbusd_epi32(_mm512_setzero_si512(), low, act_low), high, act_high);
-        } else {
-          lane_sums[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), packed, act_low);
+        __m512i sum = _mm512_setzero_si512();
+        for (int plane = 0; plane < kPlanes; ++plane) {
+          if (plane > 0) sum = _mm512_slli_epi32(sum, kPlaneShift);  // see Activations
+          if constexpr (kBits == 4) {
+            const __m512i low = _mm512_and_si512(packed, nibble);
+            const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+            sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(sum, low, act_low[plane]), high,
+                                      act_high[plane]);
+          } else {
+            sum = _mm512_dpbusd_epi32(sum, packed, act_low[plane]);
+          }
         }
+        lane_sums[r] = sum;
       }
       __m512i by_block[kBlocksPerChunk];
       block_sums<kBits>(lane_sums, by_block);
@@ -463,7 +481,7 @@ struct GroupScratch {
 
 // A prompt's integer sums and float steps for rows [row0, row0 + rows) (at most 16) and every
 // token, slice by slice of their panel.
-template <int kBits>
+template <int kBits, int kPlanes>
 void vnni_prompt_sums(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
                       std::int64_t group, const float* scales, const TokenTiles& tiles,
                       std::int64_t n_tokens, float* sums, __m512i* panel) {
@@ -473,15 +491,16 @@ void vnni_prompt_sums(const std::uint8_t* first_row, std::int64_t row_bytes, int
     build_panel(first_row, row_bytes, rows, s0, bytes, panel);
     for (std::int64_t t = 0; t < n_tokens; t += kVnniPromptTile)
       with_tokens<kVnniPromptTile>(n_tokens - t, [&](auto k) {
-        vnni_tile<kBits, decltype(k)::value>(panel, s0 / bytes_per_block, bytes / bytes_per_block,
-                                             group, scales, tiles, t, sums + t * kGroupRows);
+        vnni_tile<kBits, kPlanes, decltype(k)::value>(panel, s0 / bytes_per_block,
+                                                      bytes / bytes_per_block, group, scales, tiles,
+                                                      t, sums + t * kGroupRows);
       });
   }
 }
 
 // A prompt: rows [row0, row0 + rows) (at most 16) for every token, their sums formed by the VNNI
-// kernel from `tiles` or, given `amx_tiles`, by the AMX kernel.
-template <int kBits, DType kScale>
+// kernel from `tiles` or, given `amx_tiles` (int8 activations only), by the AMX kernel.
+template <int kBits, int kPlanes, DType kScale>
 void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activations& a,
                        const TokenTiles* tiles, const AmxTokenTiles* amx_tiles,
                        std::int64_t n_tokens, float* y, GroupScratch& s) {
@@ -495,19 +514,19 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
   s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
   const std::uint8_t* first_row =
       reinterpret_cast<const std::uint8_t*>(q.packed) + row0 * row_bytes;
-  if (amx_tiles != nullptr)
+  if (kPlanes == 1 && amx_tiles != nullptr)
     amx_rows(kBits, first_row, row_bytes, rows, q.group_size, own.scales.data(), *amx_tiles,
              n_tokens, s.sums.data());
   else
-    vnni_prompt_sums<kBits>(first_row, row_bytes, rows, q.group_size, own.scales.data(), *tiles,
-                            n_tokens, s.sums.data(), s.panel);
+    vnni_prompt_sums<kBits, kPlanes>(first_row, row_bytes, rows, q.group_size, own.scales.data(),
+                                     *tiles, n_tokens, s.sums.data(), s.panel);
   add_bias_terms(own.biases.data(), groups, a, n_tokens, s.sums.data());
   store_group(s.sums.data(), n_tokens, rows, 1, w.out_features, y + row0);
 }
 
 // Decoding: rows [row0, row0 + count), group after group (decode_order), each group's scales
 // built while the one before it decodes.
-template <int kBits, DType kScale>
+template <int kBits, int kPlanes, DType kScale>
 void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                       std::int64_t n_tokens, float* y, GroupScratch& s) {
   const QuantizedData& q = w.quant;
@@ -540,7 +559,7 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
     const std::uint8_t* first_row =
         reinterpret_cast<const std::uint8_t*>(q.packed) + g.first * row_bytes;
     with_tokens<kTileTokens>(n_tokens, [&](auto k) {
-      vnni_decode_group<kBits, kScale, decltype(k)::value>(
+      vnni_decode_group<kBits, kPlanes, kScale, decltype(k)::value>(
           q, first_row, row_bytes, g.step * row_bytes, g.rows, *own, has_next ? next : nullptr,
           ahead, a, s.sums.data());
     });
@@ -549,30 +568,33 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
   }
 }
 
-template <int kBits, DType kScale>
+template <int kBits, int kPlanes, DType kScale>
 void vnni_groups(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                  const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
                  float* y) {
   thread_local GroupScratch scratch;
   if (n_tokens <= kTileTokens)
-    return vnni_decode_rows<kBits, kScale>(w, row0, count, a, n_tokens, y, scratch);
+    return vnni_decode_rows<kBits, kPlanes, kScale>(w, row0, count, a, n_tokens, y, scratch);
   for (std::int64_t r = row0; r < row0 + count; r += kGroupRows)
-    vnni_prompt_group<kBits, kScale>(
+    vnni_prompt_group<kBits, kPlanes, kScale>(
         w, r, static_cast<int>(std::min<std::int64_t>(kGroupRows, row0 + count - r)), a, tiles,
         amx_tiles, n_tokens, y, scratch);
 }
 
-template <int kBits>
+template <int kBits, int kPlanes>
 void block_for_bits(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                     const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
                     float* y) {
   switch (w.quant.scale_dtype) {
     case DType::F32:
-      return vnni_groups<kBits, DType::F32>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+      return vnni_groups<kBits, kPlanes, DType::F32>(w, row0, count, a, tiles, amx_tiles, n_tokens,
+                                                     y);
     case DType::F16:
-      return vnni_groups<kBits, DType::F16>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+      return vnni_groups<kBits, kPlanes, DType::F16>(w, row0, count, a, tiles, amx_tiles, n_tokens,
+                                                     y);
     default:  // bind_weights admits only float scales: bf16 here
-      return vnni_groups<kBits, DType::BF16>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+      return vnni_groups<kBits, kPlanes, DType::BF16>(w, row0, count, a, tiles, amx_tiles, n_tokens,
+                                                      y);
   }
 }
 
@@ -590,8 +612,13 @@ bool cpu_runs_vnni_kernel() {
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                 const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
                 float* y) {
-  if (w.quant.bits == 4) return block_for_bits<4>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
-  block_for_bits<8>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+  const auto for_planes = [&]<int kBits>() {
+    if (a.planes == 2)
+      return block_for_bits<kBits, 2>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+    block_for_bits<kBits, 1>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+  };
+  if (w.quant.bits == 4) return for_planes.operator()<4>();
+  for_planes.operator()<8>();
 }
 
 #else  // not x86-64 with GCC or Clang: the portable kernel only

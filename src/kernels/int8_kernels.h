@@ -36,6 +36,11 @@
 namespace llama4::int8 {
 
 inline constexpr int kMaxLevel = 127;  // activations are rounded to [-127, 127]
+// 16-bit activations (two planes, see Activations) are rounded to [-kMaxLevel16, kMaxLevel16],
+// so that both planes of every level are int8: high in [-127, 127], low in [-128, 127].
+inline constexpr int kPlaneShift = 8;
+inline constexpr int kPlaneRadix = 1 << kPlaneShift;
+inline constexpr int kMaxLevel16 = kMaxLevel * kPlaneRadix;
 // Tokens per tile of a decoding batch (the largest one that counts as decoding) and rows per work
 // item of a prompt: 48 rows of 5120 8-bit inputs are 240 KiB of weights.
 inline constexpr int kTileTokens = 4;
@@ -68,13 +73,25 @@ void with_tokens(std::int64_t tokens, Body&& body) {
 
 // One call's activations: int8 levels in quad order, one scale per block, and the exact f32 sums
 // of x per weight group (for the bias term).
+//
+// 16-bit activations come as two planes of int8 levels: level = 256 · high + low, `levels`
+// holding the high bytes and `low_levels` the low ones, in the same order. A block's integer sum
+// is then 256 · Σ q·high + Σ q·low: every kernel forms the high plane's sum, multiplies it by 256
+// and adds the low plane's, all exactly, before the block's one float step, which is the int8
+// one. Twice the dot products for 2^15 in place of 2^7 levels per block.
 struct Activations {
   std::int64_t in = 0, blocks = 0, groups = 0;
-  std::vector<std::int8_t> levels;  // [tokens, in]
-  std::vector<float> block_scales;  // [tokens, blocks]
-  std::vector<float> group_sums;    // [tokens, groups]
+  int planes = 1;                       // 1: int8 activations; 2: 16-bit ones
+  std::vector<std::int8_t> levels;      // [tokens, in]: the levels, or their high bytes
+  std::vector<std::int8_t> low_levels;  // [tokens, in] with two planes: the low bytes
+  std::vector<float> block_scales;      // [tokens, blocks]
+  std::vector<float> group_sums;        // [tokens, groups]
 
   const std::int8_t* token_levels(std::int64_t t) const { return levels.data() + t * in; }
+  // Plane 0: the levels (or high bytes); plane 1: the low bytes.
+  const std::int8_t* plane_levels(int plane, std::int64_t t) const {
+    return (plane == 0 ? levels : low_levels).data() + t * in;
+  }
   const float* token_scales(std::int64_t t) const { return block_scales.data() + t * blocks; }
   const float* token_sums(std::int64_t t) const { return group_sums.data() + t * groups; }
 };
@@ -87,12 +104,16 @@ struct Activations {
 inline constexpr int kVnniPromptTile = 8;
 struct TokenTiles {
   static constexpr std::int64_t kUnitBytes = kVnniPromptTile * 4;  // one quad of inputs
-  std::int64_t units = 0, blocks = 0;  // quads of inputs and blocks per token
-  std::vector<std::int8_t> levels;     // [tiles][units][kVnniPromptTile][4]
-  std::vector<float> scales;           // [tiles][blocks][kVnniPromptTile]
+  std::int64_t units = 0, blocks = 0;   // quads of inputs and blocks per token
+  std::vector<std::int8_t> levels;      // [tiles][units][kVnniPromptTile][4]
+  std::vector<std::int8_t> low_levels;  // likewise, the low plane of 16-bit activations
+  std::vector<float> scales;            // [tiles][blocks][kVnniPromptTile]
 
   const std::int8_t* tile_levels(std::int64_t tile) const {
     return levels.data() + tile * units * kUnitBytes;
+  }
+  const std::int8_t* tile_plane_levels(int plane, std::int64_t tile) const {
+    return (plane == 0 ? levels : low_levels).data() + tile * units * kUnitBytes;
   }
   const float* tile_scales(std::int64_t tile) const {
     return scales.data() + tile * blocks * kVnniPromptTile;
@@ -147,9 +168,11 @@ void build_amx_token_tiles(const Activations& a, std::int64_t n_tokens, int bits
 // Rounds one token's inputs x[in]: each block of kActivationBlock to int8 with scale max|x|/127
 // (to nearest, ties to even), stored in quad order for `bits`-bit rows (levels[in],
 // block_scales[in / kActivationBlock]), and the f32 sums of x per group of group_size inputs
-// (group_sums[in / group_size]). A block holding Inf or NaN gets a NaN scale and zero levels.
+// (group_sums[in / group_size]). Given `low_levels`, to 16 bits instead, with scale
+// max|x|/kMaxLevel16, as two planes (levels: the high bytes, low_levels: the low ones). A block
+// holding Inf or NaN gets a NaN scale and zero levels.
 void round_token(const float* x, std::int64_t in, int bits, int group_size, std::int8_t* levels,
-                 float* block_scales, float* group_sums);
+                 std::int8_t* low_levels, float* block_scales, float* group_sums);
 
 // Consecutive output rows with their group scales and biases widened to f32 in one pass (rows
 // are contiguous in the checkpoint, so row r's scales start at r · groups), for the kernels that

@@ -1,5 +1,6 @@
-// Rounding of activations to int8 (see int8_kernels.h for the layout), compiled once per Highway
-// target (foreach_target.h re-includes this file); the HWY_ONCE section dispatches at run time.
+// Rounding of activations to int8, or to 16 bits in two int8 planes (see int8_kernels.h for the
+// layout), compiled once per Highway target (foreach_target.h re-includes this file); the HWY_ONCE
+// section dispatches at run time.
 // Every product with int8 activations rounds its whole input first, so done one value at a time
 // this took about a tenth of a 4-bit prompt.
 #ifndef HWY_DISABLED_TARGETS
@@ -38,15 +39,27 @@ HWY_INLINE void StoreQuadOrder4(const std::int8_t* in_order, std::int8_t* out) {
 #endif
 }
 
-// One token: levels[in] in quad order, block_scales[in / kActivationBlock] and
-// group_sums[in / group_size] (each group's values added lane by lane, then across the lanes).
+// The block's levels in the order `bits`-bit rows read them (see int8_kernels.h).
+HWY_INLINE void StoreBlock(const std::int8_t* in_order, int bits, std::int8_t* out) {
+  if (bits == 4)
+    StoreQuadOrder4(in_order, out);
+  else
+    std::memcpy(out, in_order, kActivationBlock);
+}
+
+// One token: levels[in] (and low_levels[in] when given) in quad order, block_scales[in /
+// kActivationBlock] and group_sums[in / group_size] (each group's values added lane by lane, then
+// across the lanes).
 void RoundToken(const float* x, std::int64_t in, int bits, int group_size, std::int8_t* levels,
-                float* block_scales, float* group_sums) {
+                std::int8_t* low_levels, float* block_scales, float* group_sums) {
   const hn::ScalableTag<float> d;
   const hn::Rebind<std::int32_t, decltype(d)> di;
   const hn::Rebind<std::int8_t, decltype(d)> d8;
   const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
-  const auto max_level = hn::Set(d, static_cast<float>(kMaxLevel));
+  const bool two_planes = low_levels != nullptr;
+  const float top = static_cast<float>(two_planes ? kMaxLevel16 : kMaxLevel);
+  const auto max_level = hn::Set(d, top);
+  const auto half_radix = hn::Set(di, kPlaneRadix / 2);
   for (std::int64_t b = 0; b < in / kActivationBlock; ++b) {
     const float* xb = x + b * kActivationBlock;
     auto max_abs = hn::Zero(d);
@@ -58,27 +71,32 @@ void RoundToken(const float* x, std::int64_t in, int bits, int group_size, std::
     }
     // A block holding Inf or NaN gets a NaN scale and zero levels: its outputs become NaN, as
     // they would with f32 activations, and no non-finite value is ever converted to an integer.
-    const float scale =
-        finite ? hn::GetLane(hn::MaxOfLanes(d, max_abs)) / static_cast<float>(kMaxLevel)
-               : std::numeric_limits<float>::quiet_NaN();
+    const float scale = finite ? hn::GetLane(hn::MaxOfLanes(d, max_abs)) / top
+                               : std::numeric_limits<float>::quiet_NaN();
     block_scales[b] = scale;
-    alignas(16) std::int8_t block[kActivationBlock] = {};
+    alignas(16) std::int8_t block[kActivationBlock] = {}, low_block[kActivationBlock] = {};
     if (finite && scale != 0.0f) {
       // x / scale rounded to nearest (ties to even), as std::nearbyint does; |x| ≤ max|x| keeps
-      // it within ±127 but for the division's own rounding, which the clamp absorbs.
+      // it within ±top but for the division's own rounding, which the clamp absorbs.
       const auto divisor = hn::Set(d, scale);
       for (std::int64_t j = 0; j < kActivationBlock; j += lanes) {
-        const auto level =
+        const auto level = hn::ConvertTo(
+            di,
             hn::Min(hn::Max(hn::Round(hn::Div(hn::LoadU(d, xb + j), divisor)), hn::Neg(max_level)),
-                    max_level);
-        hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, level)), d8, block + j);
+                    max_level));
+        if (!two_planes) {
+          hn::StoreU(hn::DemoteTo(d8, level), d8, block + j);
+          continue;
+        }
+        // high = ⌊(level + 128) / 256⌋ ∈ [-127, 127], low = level − 256 · high ∈ [-128, 127].
+        const auto high = hn::ShiftRight<kPlaneShift>(hn::Add(level, half_radix));
+        hn::StoreU(hn::DemoteTo(d8, high), d8, block + j);
+        hn::StoreU(hn::DemoteTo(d8, hn::Sub(level, hn::ShiftLeft<kPlaneShift>(high))), d8,
+                   low_block + j);
       }
     }
-    std::int8_t* out = levels + b * kActivationBlock;
-    if (bits == 4)
-      StoreQuadOrder4(block, out);
-    else
-      std::memcpy(out, block, sizeof(block));
+    StoreBlock(block, bits, levels + b * kActivationBlock);
+    if (two_planes) StoreBlock(low_block, bits, low_levels + b * kActivationBlock);
   }
   for (std::int64_t g = 0; g < in / group_size; ++g) {
     auto sum = hn::Zero(d);
@@ -98,8 +116,9 @@ namespace llama4::int8 {
 HWY_EXPORT(RoundToken);
 
 void round_token(const float* x, std::int64_t in, int bits, int group_size, std::int8_t* levels,
-                 float* block_scales, float* group_sums) {
-  HWY_DYNAMIC_DISPATCH(RoundToken)(x, in, bits, group_size, levels, block_scales, group_sums);
+                 std::int8_t* low_levels, float* block_scales, float* group_sums) {
+  HWY_DYNAMIC_DISPATCH(RoundToken)
+  (x, in, bits, group_size, levels, low_levels, block_scales, group_sums);
 }
 
 }  // namespace llama4::int8

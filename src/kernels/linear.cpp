@@ -59,7 +59,7 @@ void matrix_row_f32(const Matrix& w, std::int64_t row, float* dst) {
 void linear(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
   if (n_tokens <= 0) return;
   count_product(w, n_tokens);
-  if (w.quantized() && w.quant.int8_activations && int8_activations_supported(w))
+  if (w.quantized() && w.quant.activation_bits != 0 && int8_activations_supported(w))
     return linear_int8_activations(w, x, n_tokens, y);
   if (w.bf16_activations && bf16_activations_supported(w))
     return linear_bf16_activations(w, x, n_tokens, y);

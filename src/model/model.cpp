@@ -55,6 +55,8 @@ std::string_view quantized_activations_name(QuantizedActivations precision) {
   switch (precision) {
     case QuantizedActivations::kInt8:
       return "int8";
+    case QuantizedActivations::kInt16:
+      return "int16";
     case QuantizedActivations::kBf16:
       return "bf16";
     case QuantizedActivations::kF32:
@@ -64,8 +66,8 @@ std::string_view quantized_activations_name(QuantizedActivations precision) {
 }
 
 std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name) {
-  for (const auto precision :
-       {QuantizedActivations::kF32, QuantizedActivations::kInt8, QuantizedActivations::kBf16})
+  for (const auto precision : {QuantizedActivations::kF32, QuantizedActivations::kInt8,
+                               QuantizedActivations::kInt16, QuantizedActivations::kBf16})
     if (name == quantized_activations_name(precision)) return precision;
   return std::nullopt;
 }
@@ -73,7 +75,10 @@ std::optional<QuantizedActivations> quantized_activations_from_name(std::string_
 void Model::set_quantized_activations(QuantizedActivations precision) {
   quantized_activations_ = precision;
   for_each_matrix(weights_, [precision](Matrix& m) {
-    m.quant.int8_activations = m.quantized() && precision == QuantizedActivations::kInt8;
+    const int bits = precision == QuantizedActivations::kInt8    ? 8
+                     : precision == QuantizedActivations::kInt16 ? 16
+                                                                 : 0;
+    m.quant.activation_bits = m.quantized() ? bits : 0;
     m.bf16_activations =
         !m.quantized() && m.dtype == DType::BF16 && precision == QuantizedActivations::kBf16;
   });
@@ -82,7 +87,7 @@ void Model::set_quantized_activations(QuantizedActivations precision) {
 bool Model::rounds_activations() const {
   bool any = false;
   for_each_matrix(weights_, [&any](const Matrix& m) {
-    any = any || m.quant.int8_activations || m.bf16_activations;
+    any = any || m.quant.activation_bits != 0 || m.bf16_activations;
   });
   return any;
 }

@@ -46,11 +46,11 @@ class InferenceState {
   std::vector<KvCache> caches_;  // one per layer
 };
 
-// The precision of activations entering weight products: f32 (exact, the default); int8 per
-// block of 32 inputs for 4/8-bit weights (kernels/int8_activations.h); or bf16 for bf16 weights
-// (kernels/bf16_activations.h). The rounded forms are faster and approximate; other weights keep
-// f32 activations.
-enum class QuantizedActivations { kF32, kInt8, kBf16 };
+// The precision of activations entering weight products: f32 (exact, the default); int8 or 16-bit
+// integers per block of 32 inputs for 4/8-bit weights (kernels/int8_activations.h); or bf16 for
+// bf16 weights (kernels/bf16_activations.h). The rounded forms are faster and approximate; other
+// weights keep f32 activations.
+enum class QuantizedActivations { kF32, kInt8, kInt16, kBf16 };
 std::string_view quantized_activations_name(QuantizedActivations precision);
 std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name);
 

@@ -212,16 +212,17 @@ TEST_F(CliTest, Bf16KvCacheGeneratesAndItsPromptCacheRestoresExactly) {
   EXPECT_NE(err.find("f16"), std::string::npos) << err;
 }
 
-// A prompt cache made with rounded activations (int8 on a quantized model, bf16 on the bf16 demo)
-// is restored only with the same precision: f32 would continue from keys and values it did not
-// compute.
+// A prompt cache made with rounded activations (int8 or int16 on a quantized model, bf16 on the
+// bf16 demo) is restored only with the same precision: f32 would continue from keys and values it
+// did not compute.
 TEST_F(CliTest, PromptCacheRemembersTheActivationPrecision) {
   int status = 0;
   std::string err;
   const std::string quantized = quantized_demo("demo-q8", 8, status, err);
   ASSERT_EQ(status, 0) << err;
   for (const auto& [model, precision] :
-       {std::pair{quantized, std::string("int8")}, std::pair{demo(), std::string("bf16")}}) {
+       {std::pair{quantized, std::string("int8")}, std::pair{quantized, std::string("int16")},
+        std::pair{demo(), std::string("bf16")}}) {
     const std::string cache = (dir_->path() / (precision + ".cache")).string();
     const std::string base = "generate -m " + quoted(model) +
                              " -p 'Tell me a story' -n 4 --temp 0 --json --prompt-cache " +

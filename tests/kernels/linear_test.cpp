@@ -186,10 +186,12 @@ TEST(LinearTest, OtherBitWidthsGoThroughTheBlockedProduct) {
 
 // ---- int8 activations ----------------------------------------------------------------------
 
-// Scalar model of the int8-activation product (kernels/int8_activations.h), in double: per block
-// of 32 inputs, scale = max|x| / 127 (in f32, as specified) and level = round-half-even(x / scale);
+// Scalar model of the integer-activation product (kernels/int8_activations.h), in double: per
+// block of 32 inputs, scale = max|x| / top (in f32, as specified; top = 127 for int8, 32512 for
+// 16-bit activations) and level = round-half-even(x / scale);
 // y = Σ_j level_j · scale_b(j) · q_j · s_g(j) + Σ_g b_g · Σ_{j∈g} x_j. Also returns Σ|terms|.
 std::pair<double, double> int8_model(const TestMatrix& t, const float* x, std::int64_t o) {
+  const float top = t.m.quant.activation_bits == 16 ? 32512.0f : 127.0f;
   const std::int64_t in = t.m.in_features, group = t.m.quant.group_size, groups = in / group;
   const int bits = t.m.quant.bits;
   const std::int64_t words = in * bits / 32;
@@ -198,7 +200,7 @@ std::pair<double, double> int8_model(const TestMatrix& t, const float* x, std::i
     float max_abs = 0.0f;
     for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j)
       max_abs = std::max(max_abs, std::abs(x[j]));
-    const float scale = max_abs / 127.0f;
+    const float scale = max_abs / top;
     for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j) {
       const double level = scale == 0.0f ? 0.0 : std::nearbyint(x[j] / scale);
       const std::size_t g = static_cast<std::size_t>(o * groups + j / group);
@@ -228,33 +230,37 @@ void for_each_int8_kernel(Body body) {
   int8_kernel_force(std::nullopt);
 }
 
+constexpr int kActivationBits[] = {8, 16};
+
 TEST(Int8ActivationsTest, MatchTheScalarModelOfTheirRounding) {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for_each_int8_kernel([&](const char* kernel) {
-    for (int bits : {4, 8})
-      for (int group : {32, 64, 128})
-        for (std::int64_t in : {32, 64, 128, 320, 640}) {  // 32, 64, 320: partial chunks
-          if (in % group != 0) continue;
-          TestMatrix t = make_quantized_matrix(bits, group, 53, in, rng);
-          t.m.quant.int8_activations = true;
-          ASSERT_TRUE(int8_activations_supported(t.m));
-          for (std::int64_t n_tokens : kTokenCounts) {
-            std::vector<float> x(static_cast<std::size_t>(n_tokens * in));
-            for (float& v : x) v = normal(rng);
-            x[3] = 0.0f;                                                   // an exact zero
-            std::fill_n(x.begin(), std::min<std::int64_t>(in, 32), 0.0f);  // an all-zero block
-            const std::vector<float> y = linear_of(t.m, x, n_tokens);
-            for (std::int64_t tok = 0; tok < n_tokens; ++tok)
-              for (std::int64_t o = 0; o < t.m.out_features; ++o) {
-                const auto [expected, magnitude] = int8_model(t, x.data() + tok * in, o);
-                const double got = y[static_cast<std::size_t>(tok * t.m.out_features + o)];
-                ASSERT_NEAR(got, expected, kRelativeTolerance * magnitude + 1e-6)
-                    << kernel << " " << bits << "-bit g" << group << " in " << in << " tokens "
-                    << n_tokens << " token " << tok << " output " << o;
-              }
+    for (int activation_bits : kActivationBits)
+      for (int bits : {4, 8})
+        for (int group : {32, 64, 128})
+          for (std::int64_t in : {32, 64, 128, 320, 640}) {  // 32, 64, 320: partial chunks
+            if (in % group != 0) continue;
+            TestMatrix t = make_quantized_matrix(bits, group, 53, in, rng);
+            t.m.quant.activation_bits = activation_bits;
+            ASSERT_TRUE(int8_activations_supported(t.m));
+            for (std::int64_t n_tokens : kTokenCounts) {
+              std::vector<float> x(static_cast<std::size_t>(n_tokens * in));
+              for (float& v : x) v = normal(rng);
+              x[3] = 0.0f;                                                   // an exact zero
+              std::fill_n(x.begin(), std::min<std::int64_t>(in, 32), 0.0f);  // an all-zero block
+              const std::vector<float> y = linear_of(t.m, x, n_tokens);
+              for (std::int64_t tok = 0; tok < n_tokens; ++tok)
+                for (std::int64_t o = 0; o < t.m.out_features; ++o) {
+                  const auto [expected, magnitude] = int8_model(t, x.data() + tok * in, o);
+                  const double got = y[static_cast<std::size_t>(tok * t.m.out_features + o)];
+                  ASSERT_NEAR(got, expected, kRelativeTolerance * magnitude + 1e-6)
+                      << kernel << " int" << activation_bits << " " << bits << "-bit g" << group
+                      << " in " << in << " tokens " << n_tokens << " token " << tok << " output "
+                      << o;
+                }
+            }
           }
-        }
   });
 }
 
@@ -290,40 +296,45 @@ void store_scales_as(TestMatrix& t, DType dtype) {
 // full, one partial) and the VNNI kernel's of 8. Rows of 2176 inputs take the prompt kernels'
 // slices of 1024 bytes or inputs (two whole, one partial). 229 rows end in a partial group; split
 // between two threads, each decodes blocks of 32 or 64 rows as groups of every second or fourth
-// row (rows under 4 KiB), then groups of consecutive rows.
+// row (rows under 4 KiB), then groups of consecutive rows. 16-bit activations (the AMX kernel's
+// prompts go to the VNNI one) with the top 8-bit levels reach 255 · 32512 · 32 in a block's sum.
 TEST(Int8ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatchDoesNotMatter) {
   constexpr std::int64_t kPrompt = 37, kLongRow = 2176;
   std::mt19937 rng(12);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (int bits : {4, 8})
-    for (int group : {32, 64, 128})
-      for (std::int64_t in : {5 * std::int64_t{group}, kLongRow}) {
-        TestMatrix t = make_quantized_matrix(bits, group, 229, in, rng);
-        t.m.quant.int8_activations = true;
-        const std::string what =
-            std::to_string(bits) + "-bit g" + std::to_string(group) + " in " + std::to_string(in);
-        for_each_int8_kernel([&](const char* kernel) {
-          expect_batch_invariant(t, rng, what + ", int8 activations, " + kernel);
-        });
-        std::vector<float> x(static_cast<std::size_t>(kPrompt * t.m.in_features));
-        for (float& v : x) v = normal(rng);
-        x[0] = x[1] = 40.0f;  // levels 127 in a block whose other inputs round to small ones
-        std::fill_n(t.packed.begin(), 4, 0xffffffffu);  // top levels in the first row's first bytes
-        for (DType scale_dtype : {DType::BF16, DType::F16, DType::F32}) {
-          store_scales_as(t, scale_dtype);
-          int8_kernel_force(Int8Kernel::kPortable);
-          const std::vector<float> portable = linear_of(t.m, x, kPrompt);
-          ASSERT_TRUE(std::none_of(portable.begin(), portable.end(),
-                                   [](float v) { return std::isnan(v); }));
-          for_each_int8_kernel([&](const char* kernel) {
-            const std::vector<float> y = linear_of(t.m, x, kPrompt);
-            EXPECT_TRUE(std::equal(y.begin(), y.end(), portable.begin()))
-                << what << ", scales " << dtype_name(scale_dtype) << ", kernel " << kernel;
-          });
+  for (int activation_bits : kActivationBits)
+    for (int bits : {4, 8})
+      for (int group : {32, 64, 128})
+        for (std::int64_t in : {5 * std::int64_t{group}, kLongRow}) {
+          TestMatrix t = make_quantized_matrix(bits, group, 229, in, rng);
+          t.m.quant.activation_bits = activation_bits;
+          const std::string what = std::to_string(bits) + "-bit g" + std::to_string(group) +
+                                   " in " + std::to_string(in) + ", int" +
+                                   std::to_string(activation_bits) + " activations";
+          for_each_int8_kernel(
+              [&](const char* kernel) { expect_batch_invariant(t, rng, what + ", " + kernel); });
+          std::vector<float> x(static_cast<std::size_t>(kPrompt * t.m.in_features));
+          for (float& v : x) v = normal(rng);
+          x[0] = x[1] = 40.0f;  // levels 127 in a block whose other inputs round to small ones
+          std::fill_n(t.packed.begin(), 4,
+                      0xffffffffu);  // top levels in the first row's first bytes
+          for (DType scale_dtype : {DType::BF16, DType::F16, DType::F32}) {
+            store_scales_as(t, scale_dtype);
+            int8_kernel_force(Int8Kernel::kPortable);
+            const std::vector<float> portable = linear_of(t.m, x, kPrompt);
+            ASSERT_TRUE(std::none_of(portable.begin(), portable.end(),
+                                     [](float v) { return std::isnan(v); }));
+            for_each_int8_kernel([&](const char* kernel) {
+              const std::vector<float> y = linear_of(t.m, x, kPrompt);
+              EXPECT_TRUE(std::equal(y.begin(), y.end(), portable.begin()))
+                  << what << ", scales " << dtype_name(scale_dtype) << ", kernel " << kernel;
+            });
+          }
         }
-      }
 }
 
+// Gaussian inputs: int8 activations move the outputs by under 1% of the largest, 16-bit ones by
+// under 2^-15 of it — and both do move them (the rounding happens).
 TEST(Int8ActivationsTest, StayCloseToF32ActivationsButDifferFromThem) {
   std::mt19937 rng(13);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -331,15 +342,22 @@ TEST(Int8ActivationsTest, StayCloseToF32ActivationsButDifferFromThem) {
   std::vector<float> x(512);
   for (float& v : x) v = normal(rng);
   const std::vector<float> exact = linear_of(t.m, x, 1);
-  t.m.quant.int8_activations = true;
-  const std::vector<float> rounded = linear_of(t.m, x, 1);
-  double max_error = 0.0, max_value = 0.0;
-  for (std::size_t o = 0; o < exact.size(); ++o) {
-    max_error = std::max(max_error, static_cast<double>(std::abs(rounded[o] - exact[o])));
-    max_value = std::max(max_value, static_cast<double>(std::abs(exact[o])));
-  }
-  EXPECT_GT(max_error, 1e-6 * max_value);  // the rounding happens
-  EXPECT_LT(max_error, 1e-2 * max_value);  // and costs little on Gaussian inputs
+  const auto max_error_of = [&](int activation_bits) {
+    t.m.quant.activation_bits = activation_bits;
+    const std::vector<float> rounded = linear_of(t.m, x, 1);
+    double max_error = 0.0, max_value = 0.0;
+    for (std::size_t o = 0; o < exact.size(); ++o) {
+      max_error = std::max(max_error, static_cast<double>(std::abs(rounded[o] - exact[o])));
+      max_value = std::max(max_value, static_cast<double>(std::abs(exact[o])));
+    }
+    return max_error / max_value;
+  };
+  const double int8_error = max_error_of(8), int16_error = max_error_of(16);
+  EXPECT_GT(int8_error, 1e-6);
+  EXPECT_LT(int8_error, 1e-2);
+  EXPECT_GT(int16_error, 1e-8);
+  EXPECT_LT(int16_error, 1.0 / 32768.0);
+  EXPECT_LT(int16_error, int8_error / 64.0);
 }
 
 // Inf or NaN among the inputs makes every output NaN (f32 activations give Inf or NaN too) and is
@@ -347,18 +365,19 @@ TEST(Int8ActivationsTest, StayCloseToF32ActivationsButDifferFromThem) {
 TEST(Int8ActivationsTest, NonFiniteInputsGiveNaNOutputs) {
   std::mt19937 rng(15);
   TestMatrix t = make_quantized_matrix(4, 64, 20, 256, rng);
-  t.m.quant.int8_activations = true;
-  for (const float bad :
-       {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()})
-    for_each_int8_kernel([&](const char* kernel) {
-      std::vector<float> x(2 * 256, 0.25f);
-      x[100] = bad;  // token 0 only
-      const std::vector<float> y = linear_of(t.m, x, 2);
-      for (std::int64_t o = 0; o < 20; ++o) {
-        EXPECT_TRUE(std::isnan(y[static_cast<std::size_t>(o)])) << kernel << " output " << o;
-        EXPECT_TRUE(std::isfinite(y[static_cast<std::size_t>(20 + o)])) << kernel << " token 1";
-      }
-    });
+  for (int activation_bits : kActivationBits)
+    for (const float bad :
+         {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()})
+      for_each_int8_kernel([&](const char* kernel) {
+        t.m.quant.activation_bits = activation_bits;
+        std::vector<float> x(2 * 256, 0.25f);
+        x[100] = bad;  // token 0 only
+        const std::vector<float> y = linear_of(t.m, x, 2);
+        for (std::int64_t o = 0; o < 20; ++o) {
+          EXPECT_TRUE(std::isnan(y[static_cast<std::size_t>(o)])) << kernel << " output " << o;
+          EXPECT_TRUE(std::isfinite(y[static_cast<std::size_t>(20 + o)])) << kernel << " token 1";
+        }
+      });
 }
 
 TEST(Int8ActivationsTest, NotForFloatWeightsOrOddGroupSizes) {

@@ -4,8 +4,9 @@ rewrites it unquantized with --bits 16), checks
 the file layout and the packed bits against an independent numpy port of the quantizer (mlx's
 scales and biases, levels chosen against their bf16 values), and
 compares the logits of the quantized models with the original's — with f32 activations against
-the numpy reference on the dequantized weights, and with `--activations int8` against the same
-reference whose quantized products round their inputs to int8 per block of 32 as the engine does.
+the numpy reference on the dequantized weights, and with `--activations int8` and `int16` against
+the same reference whose quantized products round their inputs to integers per block of 32 as the
+engine does.
 
 Usage: quantize_roundtrip.py LLAMA4_BIN   (exit status 0 when every check passes)
 """
@@ -47,8 +48,13 @@ MAX_8BIT_RELATIVE_ERROR = 0.015
 # levels and moves the logits by ~1e-2 of max|logit|, so the engine (f32 activations) and the
 # reference (float64) cannot agree to 1e-4 here; the kernel itself is checked exactly against a
 # scalar model on identical inputs in linear_test.cpp.
-INT8_END_TO_END_TOLERANCE = 0.08         # measured 1.6-5.3% on the three formats below
-ACTIVATION_BLOCK = 32                     # inputs sharing one int8 activation scale
+# With 16-bit activations a flipped level moves its input by 2^-15 of its block's largest, not
+# 2^-7, and the engine must match the reference rounding alike, and the f32 one, far more closely.
+INTEGER_END_TO_END_TOLERANCE = {"int8": 0.08,    # measured 1.6-5.3% on the three formats below
+                                "int16": 1e-3}
+TOP_LEVEL = {"int8": 127, "int16": 127 * 256}   # activations round to [-top, top] per block
+INT16_TO_F32_TOLERANCE = 1e-3                     # int16 logits against the f32 reference
+ACTIVATION_BLOCK = 32                     # inputs sharing one activation scale
 ENGINE_TOLERANCE = 1e-4                   # engine vs numpy reference on the dequantized weights
 PREFIX = "language_model.model.layers.0."
 
@@ -127,17 +133,18 @@ def write_dequantized(tensors, config, out_dir):
     safetensors_io.write_safetensors(os.path.join(out_dir, "model.safetensors"), dense, dtype="F32")
 
 
-class Int8ActivationLinear:
+class IntegerActivationLinear:
     """A quantized linear ([out, in]: levels, per-group scales and biases) as the engine applies it
-    with --activations int8: each token's inputs (f32) are cut into blocks of 32, scaled by
-    max|x|/127 and rounded to integers (ties to even); the products of levels and rounded inputs
-    are exact integers, scaled by the block's and the group's scales; the biases meet the exact
-    sums of x. Supports what the reference uses: x @ W.T, W @ x and W[rows] (dequantized rows)."""
+    with --activations int8 (top = 127) or int16 (top = 32512): each token's inputs (f32) are cut
+    into blocks of 32, scaled by max|x|/top and rounded to integers (ties to even); the products of
+    levels and rounded inputs are exact integers, scaled by the block's and the group's scales; the
+    biases meet the exact sums of x. Supports what the reference uses: x @ W.T, W @ x and W[rows]
+    (dequantized rows)."""
 
     __array_ufunc__ = None  # lets `ndarray @ W.T` fall through to __rmatmul__
 
-    def __init__(self, levels, scales, biases):
-        self.levels, self.scales, self.biases = levels, scales, biases
+    def __init__(self, levels, scales, biases, top):
+        self.levels, self.scales, self.biases, self.top = levels, scales, biases, top
         self.group = levels.shape[-1] // scales.shape[-1]
 
     @property
@@ -156,10 +163,10 @@ class Int8ActivationLinear:
         x32 = x.astype(np.float32).reshape(-1, x.shape[-1])
         n, width = x32.shape
         blocks = x32.reshape(n, width // ACTIVATION_BLOCK, ACTIVATION_BLOCK)
-        scale = np.abs(blocks).max(axis=-1) / np.float32(127)
+        scale = np.abs(blocks).max(axis=-1) / np.float32(self.top)
         safe = np.where(scale == 0, np.float32(1), scale).astype(np.float32)
         rounded = np.where(scale[..., None] == 0, 0.0, np.rint(blocks / safe[..., None]))
-        rounded = np.clip(rounded, -127, 127)
+        rounded = np.clip(rounded, -self.top, self.top)
         out = self.levels.shape[0]
         products = np.einsum("nbj,obj->nob", rounded, self.levels.reshape(out, -1, ACTIVATION_BLOCK))
         block_weight_scale = np.repeat(self.scales, self.group // ACTIVATION_BLOCK, axis=1)
@@ -179,9 +186,9 @@ class _Transposed:
         return self.linear.apply(x)
 
 
-def int8_activation_weights(tensors, config, model_dir):
+def integer_activation_weights(tensors, config, model_dir, top):
     """llama4_ref's weight structure for a quantized folder, every quantized linear replaced by an
-    Int8ActivationLinear (float tensors as the reference loads them)."""
+    IntegerActivationLinear rounding to `top` (float tensors as the reference loads them)."""
     cfg = llama4_ref.load_text_config(model_dir)
     plan = llama4_ref.layer_plan(cfg)
     model = llama4_ref.load_weights(model_dir, cfg, plan)
@@ -196,8 +203,9 @@ def int8_activation_weights(tensors, config, model_dir):
         levels = unpack(raw, bits).astype(np.float64)
         scales, biases = to_f32(s_dtype, s).astype(np.float64), to_f32(b_dtype, b).astype(np.float64)
         if levels.ndim == 3:  # mlx's stacked experts
-            return [Int8ActivationLinear(levels[e], scales[e], biases[e]) for e in range(levels.shape[0])]
-        return Int8ActivationLinear(levels, scales, biases)
+            return [IntegerActivationLinear(levels[e], scales[e], biases[e], top)
+                    for e in range(levels.shape[0])]
+        return IntegerActivationLinear(levels, scales, biases, top)
 
     model["embed"] = linear("model.embed_tokens", model["embed"])
     model["lm_head"] = model["embed"] if cfg["tie_word_embeddings"] else linear("lm_head", model["lm_head"])
@@ -370,20 +378,28 @@ def main():
             check(error <= MAX_RELATIVE_ERROR[bits],
                   f"q{bits}g{group}: logits max error {error:.4f} of max|logit| (limit {MAX_RELATIVE_ERROR[bits]})")
 
-            # The same weights with int8 activations, prefilled and decoded token by token.
-            int8_expected, _ = llama4_ref.forward_with_stats(
-                dequantized_dir, IDS, weights=int8_activation_weights(tensors, config, dequantized_dir))
-            int8_logits = logits(binary, out, os.path.join(tmp, f"q{bits}g{group}-int8.npy"), "int8")
-            int8_error = float(np.abs(int8_logits - int8_expected).max()) / float(np.abs(int8_expected).max())
-            f32_distance = float(np.abs(int8_expected - expected).max()) / float(np.abs(expected).max())
-            check(int8_error <= INT8_END_TO_END_TOLERANCE,
-                  f"q{bits}g{group}: --activations int8 vs numpy reference rounding alike: "
-                  f"{int8_error:.2e} of max|logit| (the rounding itself moves the reference by {f32_distance:.2e})")
-            run([binary, "eval", "-m", out, "--ids", ",".join(map(str, IDS)), "--decode-from", "3",
-                 "--activations", "int8", "--logits", os.path.join(tmp, "decoded.npy")])
-            decoded = np.load(os.path.join(tmp, "decoded.npy"))
-            check(np.array_equal(decoded, int8_logits),
-                  f"q{bits}g{group}: int8 activations: decoding token by token equals prefill bit for bit")
+            # The same weights with integer activations, prefilled and decoded token by token.
+            for activations, top in TOP_LEVEL.items():
+                rounded_expected, _ = llama4_ref.forward_with_stats(
+                    dequantized_dir, IDS, weights=integer_activation_weights(tensors, config, dequantized_dir, top))
+                rounded = logits(binary, out, os.path.join(tmp, f"q{bits}g{group}-{activations}.npy"), activations)
+                rounded_error = float(np.abs(rounded - rounded_expected).max()) / float(np.abs(rounded_expected).max())
+                f32_distance = float(np.abs(rounded_expected - expected).max()) / float(np.abs(expected).max())
+                check(rounded_error <= INTEGER_END_TO_END_TOLERANCE[activations],
+                      f"q{bits}g{group}: --activations {activations} vs numpy reference rounding alike: "
+                      f"{rounded_error:.2e} of max|logit| (the rounding itself moves the reference by "
+                      f"{f32_distance:.2e})")
+                if activations == "int16":
+                    engine_distance = float(np.abs(rounded - expected).max()) / float(np.abs(expected).max())
+                    check(0 < engine_distance <= INT16_TO_F32_TOLERANCE,
+                          f"q{bits}g{group}: --activations int16 vs the f32 reference: {engine_distance:.2e} "
+                          f"of max|logit|")
+                run([binary, "eval", "-m", out, "--ids", ",".join(map(str, IDS)), "--decode-from", "3",
+                     "--activations", activations, "--logits", os.path.join(tmp, "decoded.npy")])
+                decoded = np.load(os.path.join(tmp, "decoded.npy"))
+                check(np.array_equal(decoded, rounded),
+                      f"q{bits}g{group}: {activations} activations: decoding token by token equals prefill "
+                      f"bit for bit")
         check_unquantized_rewrite(binary, source, original, reference, tmp, check)
         check_8bit_accuracy_without_routing(binary, tmp, check)
     print(f"quantize roundtrip: {len(failures)} failures")
