@@ -1,6 +1,6 @@
-// Products of mlx 4/8-bit weights with activations rounded to int8 — the fast, approximate
-// alternative to the f32-activation kernels of linear_simd.h, chosen per model
-// (QuantizedData::int8_activations, `--activations int8`).
+// Products of mlx 4/8-bit weights with activations rounded to int8, or to 16-bit integers held as
+// two int8 planes — the fast, approximate alternatives to the f32-activation kernels of
+// linear_simd.h, chosen per model (QuantizedData::activation_bits, `--activations int8|int16`).
 //
 // Why: with f32 activations every weight must be turned into a float and multiplied in f32, which
 // makes quantized decoding compute-bound on a CPU. Rounding each token's activations to int8 once
@@ -8,7 +8,9 @@
 // weight levels by signed activations per instruction) consume packed weights almost as fast as
 // memory delivers them. The cost is the rounding: every block of kActivationBlock inputs is
 // scaled by max|x|/127 and rounded to the nearest integer, a relative error of up to 1/254 of
-// the block's largest activation.
+// the block's largest activation. 16-bit activations (max|x|/32512) cut that error 256-fold for
+// twice the dot products (int8_kernels.h, Activations): 4-bit decoding still runs near the
+// bandwidth, where with f32 activations it is bound by the conversion of every level to float.
 //
 // The arithmetic, for one output row and one token:
 //   y = Σ_blocks s_g · d_b · Σ_{j∈b} q_j · a_j  +  Σ_groups b_g · Σ_{j∈g} x_j
