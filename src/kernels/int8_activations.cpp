@@ -66,22 +66,27 @@ void build_amx_token_tiles(const Activations& a, std::int64_t n_tokens, int bits
   constexpr int kTile = kAmxTokens;
   constexpr std::int64_t kUnits = kActivationBlock / 4;  // rows of a block's tile
   tiles.blocks = a.blocks;
+  tiles.planes = a.planes;
   const std::int64_t count = (n_tokens + kTile - 1) / kTile;
   // Whole tiles: the last one's slots past the last token must read as zeros.
   tiles.storage.assign(
-      static_cast<std::size_t>(count * tiles.blocks * AmxTokenTiles::kBlockBytes + kCacheLineBytes),
+      static_cast<std::size_t>(count * tiles.blocks * a.planes * AmxTokenTiles::kBlockBytes +
+                               kCacheLineBytes),
       0);
   tiles.scales.assign(static_cast<std::size_t>(count * tiles.blocks * kTile), 0.0f);
 #pragma omp parallel for schedule(static)
   for (std::int64_t t = 0; t < n_tokens; ++t) {
-    std::int8_t* levels =
-        tiles.levels() + (t / kTile * tiles.blocks * kUnits * kTile + t % kTile) * 4;
+    std::int8_t* levels = tiles.levels() +
+                          t / kTile * tiles.blocks * a.planes * AmxTokenTiles::kBlockBytes +
+                          t % kTile * 4;
     float* scales = tiles.scales.data() + t / kTile * tiles.blocks * kTile + t % kTile;
-    const std::int8_t* own = a.token_levels(t);
     for (std::int64_t b = 0; b < tiles.blocks; ++b) {
-      for (std::int64_t j = 0; j < kUnits; ++j)
-        std::memcpy(levels + (b * kUnits + j) * AmxTokenTiles::kRowBytes,
-                    own + b * kActivationBlock + amx_unit(bits, j) * 4, 4);
+      for (int plane = 0; plane < a.planes; ++plane) {
+        const std::int8_t* own = a.plane_levels(plane, t) + b * kActivationBlock;
+        std::int8_t* block = levels + (b * a.planes + plane) * AmxTokenTiles::kBlockBytes;
+        for (std::int64_t j = 0; j < kUnits; ++j)
+          std::memcpy(block + j * AmxTokenTiles::kRowBytes, own + amx_unit(bits, j) * 4, 4);
+      }
       scales[b * kTile] = a.token_scales(t)[b];
     }
   }
@@ -212,12 +217,11 @@ void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tok
     }
     return;
   }
-  // The AMX kernel takes int8 activations; 16-bit ones go to the VNNI kernel's prompt path.
   const Int8Kernel kernel = int8_kernel_in_use();
-  const bool amx = kernel == Int8Kernel::kAmx && planes == 1;
+  const bool amx = kernel == Int8Kernel::kAmx;
   if (amx)
     int8::build_amx_token_tiles(a, n_tokens, w.quant.bits, amx_tiles);
-  else if (kernel == Int8Kernel::kAmx || kernel == Int8Kernel::kVnni)
+  else if (kernel == Int8Kernel::kVnni)
     int8::build_token_tiles(a, n_tokens, tiles);
   const std::int64_t blocks = (out + kRowsPerBlock - 1) / kRowsPerBlock;
 #pragma omp parallel for schedule(dynamic, 1)

@@ -4,7 +4,8 @@
 // 32 activations (signed bytes, the second operand, laid out once per call in AmxTokenTiles),
 // 8192 multiply-adds where `vpdpbusd` does 64. The sums are exact integers, so they equal every
 // other kernel's, and the float steps that follow are the VNNI kernel's, in the same order: the
-// results are bit-identical.
+// results are bit-identical. 16-bit activations take a tile product per plane of each block, and
+// the float step forms the block's sum from the two (Activations in int8_kernels.h).
 //
 // The weights are the first operand so that 8-bit rows load into tiles straight from the
 // checkpoint, one tile row per weight row: the second operand wants 4-byte units of 16 columns
@@ -65,9 +66,10 @@ struct Levels {
   std::int64_t row_stride, block_stride;
 };
 
-// The tile registers. Blocks go through in pairs, a pair's two blocks in tiles 4 and 5 (levels)
-// and 6 and 7 (activations), their sums in tiles 0 and 1 or 2 and 3 (the pair's parity), so that
-// the next pair's tile instructions are under way while one pair's float steps run.
+// The tile registers. Products go through in pairs — two blocks of int8 activations, or the two
+// planes of one block of 16-bit ones — with the levels in tiles 4 and 5 (16-bit: 4 only), the
+// activations in 6 and 7 and the sums in tiles 0 and 1 or 2 and 3 (the pair's parity), so that the
+// next pair's tile instructions are under way while one pair's float steps run.
 LLAMA4_AMX void configure_tiles() {
   amx::TileConfig config;
   for (int sums = 0; sums < 4; ++sums) {
@@ -83,10 +85,11 @@ LLAMA4_AMX void configure_tiles() {
   amx::load_tile_config(config);
 }
 
-// Sums of pair kParity = the levels of two blocks from `first` (laid out as `levels` says) times
-// their activations at `activations` (the second kTokenBlockBytes on); without `second`, the
-// first block only. Tile numbers must be literals.
-template <int kParity>
+// Sums of pair kParity = the levels from `first` (laid out as `levels` says) times the
+// activations at `activations` and the kTokenBlockBytes after them: int8 activations (kPlanes 1)
+// meet two blocks of levels, the second without `second` skipped; 16-bit ones (kPlanes 2) meet
+// one block of levels with both planes. Tile numbers must be literals.
+template <int kPlanes, int kParity>
 LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const Levels& levels,
                                                                     const std::uint8_t* first,
                                                                     const std::int8_t* activations,
@@ -94,7 +97,7 @@ LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const Levels
   _tile_loadd(4, first, levels.row_stride);
   _tile_loadd(6, activations, AmxTokenTiles::kRowBytes);
   if (second) {
-    _tile_loadd(5, first + levels.block_stride, levels.row_stride);
+    if constexpr (kPlanes == 1) _tile_loadd(5, first + levels.block_stride, levels.row_stride);
     _tile_loadd(7, activations + kTokenBlockBytes, AmxTokenTiles::kRowBytes);
   }
   if constexpr (kParity == 0) {
@@ -102,14 +105,20 @@ LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const Levels
     _tile_dpbusd(0, 4, 6);
     if (second) {
       _tile_zero(1);
-      _tile_dpbusd(1, 5, 7);
+      if constexpr (kPlanes == 1)
+        _tile_dpbusd(1, 5, 7);
+      else
+        _tile_dpbusd(1, 4, 7);
     }
   } else {
     _tile_zero(2);
     _tile_dpbusd(2, 4, 6);
     if (second) {
       _tile_zero(3);
-      _tile_dpbusd(3, 5, 7);
+      if constexpr (kPlanes == 1)
+        _tile_dpbusd(3, 5, 7);
+      else
+        _tile_dpbusd(3, 4, 7);
     }
   }
 }
@@ -128,8 +137,12 @@ LLAMA4_AMX __attribute__((always_inline)) inline void store_pair(std::int32_t* s
 }
 
 // acc[r] += the block's float step: row r's integer sums of the 16 tokens (one tile row) scaled
-// by the row's group scale `row_scales[r]` times the tokens' block scales.
+// by the row's group scale `row_scales[r]` times the tokens' block scales. With 16-bit
+// activations the integer sums are the high plane's (`sums`) times 256 plus the low plane's
+// (`low_sums`), formed exactly as the other kernels do.
+template <int kPlanes>
 LLAMA4_AMX __attribute__((always_inline)) inline void float_step(const std::int32_t* sums,
+                                                                 const std::int32_t* low_sums,
                                                                  const float* token_scales,
                                                                  const float* row_scales,
                                                                  __m512 (&acc)[kRows]) {
@@ -137,23 +150,32 @@ LLAMA4_AMX __attribute__((always_inline)) inline void float_step(const std::int3
 #pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
     const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(row_scales[r]), block_scales);
-    const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(sums + std::int64_t{r} * kAmxTokens));
-    acc[r] = _mm512_fmadd_ps(sum, scale, acc[r]);
+    __m512i exact = _mm512_load_si512(sums + std::int64_t{r} * kAmxTokens);
+    if constexpr (kPlanes == 2)
+      exact = _mm512_add_epi32(_mm512_slli_epi32(exact, kPlaneShift),
+                               _mm512_load_si512(low_sums + std::int64_t{r} * kAmxTokens));
+    acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, acc[r]);
   }
 }
 
-// The float steps of a pair's sums: block k of the slice from block k0 and, with `second`, the
-// one after it (tile_pass has the other arguments).
+// The float steps of a pair's sums: block k of the slice from block k0 and, for int8 activations
+// with `second`, the one after it (tile_pass has the other arguments).
+template <int kPlanes>
 LLAMA4_AMX __attribute__((always_inline)) inline void pair_steps(
     const std::int32_t* sums, std::int64_t k, bool second, std::int64_t k0, std::int64_t group,
     const float* scales, const float* token_scales, __m512 (&acc)[kRows]) {
   const auto row_scales = [&](std::int64_t block) {
     return scales + (k0 + block) * kActivationBlock / group * kRows;
   };
-  float_step(sums, token_scales + k * kAmxTokens, row_scales(k), acc);
-  if (second)
-    float_step(sums + std::int64_t{kRows} * kAmxTokens, token_scales + (k + 1) * kAmxTokens,
-               row_scales(k + 1), acc);
+  const std::int32_t* second_sums = sums + std::int64_t{kRows} * kAmxTokens;
+  if constexpr (kPlanes == 2) {
+    float_step<2>(sums, second_sums, token_scales + k * kAmxTokens, row_scales(k), acc);
+  } else {
+    float_step<1>(sums, nullptr, token_scales + k * kAmxTokens, row_scales(k), acc);
+    if (second)
+      float_step<1>(second_sums, nullptr, token_scales + (k + 1) * kAmxTokens, row_scales(k + 1),
+                    acc);
+  }
 }
 
 // One token tile's pass over a slice of `blocks` blocks: the slice's `levels`, the tile's
@@ -161,6 +183,7 @@ LLAMA4_AMX __attribute__((always_inline)) inline void pair_steps(
 // group's 16 row scales and k0 the slice's first block in the row. acc[r] (16 tokens each)
 // carries row r's sums from slice to slice. Along the way the lines of `ahead` (16 rows,
 // `stride_ahead` apart, `ahead_bytes` each) are asked for: levels of a later slice.
+template <int kPlanes>
 LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t blocks,
                           std::int64_t group, const float* scales, const std::int8_t* activations,
                           const float* token_scales, const std::uint8_t* ahead,
@@ -173,8 +196,11 @@ LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t bl
   __m512 acc[kRows];
 #pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) acc[r] = _mm512_loadu_ps(acc_rows + std::int64_t{r} * kAmxTokens);
-  const std::int64_t pairs = (blocks + 1) / 2;
-  const auto has_second = [&](std::int64_t p) { return 2 * p + 1 < blocks; };
+  // A pair of int8 products covers two blocks (the second may be missing); one of 16-bit
+  // activations covers the two planes of one block.
+  constexpr std::int64_t kBlocksPerPair = kPlanes == 1 ? 2 : 1;
+  const std::int64_t pairs = (blocks + kBlocksPerPair - 1) / kBlocksPerPair;
+  const auto has_second = [&](std::int64_t p) { return kPlanes == 2 || 2 * p + 1 < blocks; };
   // Each pair asks for an equal share of them.
   const std::int64_t ahead_step = pairs > 0 ? (ahead_bytes + pairs - 1) / pairs : 0;
   std::int64_t asked = 0;
@@ -184,18 +210,18 @@ LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t bl
   for (std::int64_t p = 0; p < pairs + kLag; ++p) {
     if (p >= kLag) {
       const std::int64_t done = p - kLag;
-      pair_steps(pair_sums[done % kLag], 2 * done, has_second(done), k0, group, scales,
-                 token_scales, acc);
+      pair_steps<kPlanes>(pair_sums[done % kLag], kBlocksPerPair * done, has_second(done), k0,
+                          group, scales, token_scales, acc);
     }
     for (; asked < std::min(ahead_bytes, (p + 1) * ahead_step); asked += kCacheLineBytes)
       for (int r = 0; r < kRows; ++r) prefetch_to_l2(ahead, r * stride_ahead + asked);
     if (p < pairs) {
-      const std::uint8_t* pair_levels = levels.base + 2 * p * levels.block_stride;
+      const std::uint8_t* pair_levels = levels.base + kBlocksPerPair * p * levels.block_stride;
       const std::int8_t* pair_activations = activations + 2 * p * kTokenBlockBytes;
       if (p % 2 == 0)
-        multiply_pair<0>(levels, pair_levels, pair_activations, has_second(p));
+        multiply_pair<kPlanes, 0>(levels, pair_levels, pair_activations, has_second(p));
       else
-        multiply_pair<1>(levels, pair_levels, pair_activations, has_second(p));
+        multiply_pair<kPlanes, 1>(levels, pair_levels, pair_activations, has_second(p));
     }
     if (p >= 1 && p - 1 < pairs) {
       const std::int64_t stored = p - 1;
@@ -308,10 +334,18 @@ LLAMA4_AMX void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t r
       const auto* ahead =
           reinterpret_cast<const std::uint8_t*>(reinterpret_cast<std::uintptr_t>(first_row) +
                                                 static_cast<std::uintptr_t>(ahead_offset + begin));
-      tile_pass(levels, k0, blocks, group, scales, tiles.tile_levels(tile) + k0 * kTokenBlockBytes,
-                tiles.tile_scales(tile) + k0 * kAmxTokens, ahead, row_bytes,
-                std::min(ahead_bytes, begin + share) - begin,
-                acc_rows.data() + tile * kRows * kAmxTokens);
+      const std::int8_t* activations =
+          tiles.tile_levels(tile) + k0 * tiles.planes * kTokenBlockBytes;
+      const auto pass = [&]<int kPlanes>() {
+        tile_pass<kPlanes>(levels, k0, blocks, group, scales, activations,
+                           tiles.tile_scales(tile) + k0 * kAmxTokens, ahead, row_bytes,
+                           std::min(ahead_bytes, begin + share) - begin,
+                           acc_rows.data() + tile * kRows * kAmxTokens);
+      };
+      if (tiles.planes == 2)
+        pass.operator()<2>();
+      else
+        pass.operator()<1>();
     }
   }
   transpose_sums(acc_rows.data(), n_tokens, sums);

@@ -499,7 +499,7 @@ void vnni_prompt_sums(const std::uint8_t* first_row, std::int64_t row_bytes, int
 }
 
 // A prompt: rows [row0, row0 + rows) (at most 16) for every token, their sums formed by the VNNI
-// kernel from `tiles` or, given `amx_tiles` (int8 activations only), by the AMX kernel.
+// kernel from `tiles` or, given `amx_tiles`, by the AMX kernel.
 template <int kBits, int kPlanes, DType kScale>
 void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activations& a,
                        const TokenTiles* tiles, const AmxTokenTiles* amx_tiles,
@@ -514,7 +514,7 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
   s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
   const std::uint8_t* first_row =
       reinterpret_cast<const std::uint8_t*>(q.packed) + row0 * row_bytes;
-  if (kPlanes == 1 && amx_tiles != nullptr)
+  if (amx_tiles != nullptr)
     amx_rows(kBits, first_row, row_bytes, rows, q.group_size, own.scales.data(), *amx_tiles,
              n_tokens, s.sums.data());
   else

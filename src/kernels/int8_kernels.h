@@ -126,21 +126,23 @@ void build_token_tiles(const Activations& a, std::int64_t n_tokens, TokenTiles& 
 // A prompt's activations as the AMX kernel's second tile operand (int8_kernel_amx.cpp), per tile
 // of kAmxTokens tokens and per block: kActivationBlock / 4 rows of 64 bytes, row j holding each
 // token's 4 activations at positions 4j … 4j + 3 of the order in which the kernel lays out a
-// block's weight levels (amx_unit), then the tile's block scales. Slots past the last token are
-// zeros, so every tile is whole.
+// block's weight levels (amx_unit), then the tile's block scales. 16-bit activations keep a
+// block's two planes side by side, the high one first. Slots past the last token are zeros, so
+// every tile is whole.
 inline constexpr int kAmxTokens = 16;
 struct AmxTokenTiles {
   static constexpr std::int64_t kRowBytes = kAmxTokens * 4;
   static constexpr std::int64_t kBlockBytes = kActivationBlock / 4 * kRowBytes;
   std::int64_t blocks = 0;
-  // [tiles][blocks][kActivationBlock / 4][kAmxTokens][4] from the first 64-byte boundary of
-  // `storage`, so that no tile row straddles two cache lines.
+  int planes = 1;
+  // [tiles][blocks][planes][kActivationBlock / 4][kAmxTokens][4] from the first 64-byte boundary
+  // of `storage`, so that no tile row straddles two cache lines.
   std::vector<std::int8_t> storage;
   std::vector<float> scales;  // [tiles][blocks][kAmxTokens]
 
   std::int8_t* levels() { return line_aligned(storage.data()); }
   const std::int8_t* tile_levels(std::int64_t tile) const {
-    return line_aligned(storage.data()) + tile * blocks * kBlockBytes;
+    return line_aligned(storage.data()) + tile * blocks * planes * kBlockBytes;
   }
   const float* tile_scales(std::int64_t tile) const {
     return scales.data() + tile * blocks * kAmxTokens;

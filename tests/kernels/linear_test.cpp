@@ -296,8 +296,9 @@ void store_scales_as(TestMatrix& t, DType dtype) {
 // full, one partial) and the VNNI kernel's of 8. Rows of 2176 inputs take the prompt kernels'
 // slices of 1024 bytes or inputs (two whole, one partial). 229 rows end in a partial group; split
 // between two threads, each decodes blocks of 32 or 64 rows as groups of every second or fourth
-// row (rows under 4 KiB), then groups of consecutive rows. 16-bit activations (the AMX kernel's
-// prompts go to the VNNI one) with the top 8-bit levels reach 255 · 32512 · 32 in a block's sum.
+// row (rows under 4 KiB), then groups of consecutive rows. 16-bit activations (on AMX a pair of
+// tile products per block, one per plane) with the top 8-bit levels reach 255 · 32512 · 32 in a
+// block's sum.
 TEST(Int8ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatchDoesNotMatter) {
   constexpr std::int64_t kPrompt = 37, kLongRow = 2176;
   std::mt19937 rng(12);
