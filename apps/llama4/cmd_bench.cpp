@@ -358,7 +358,7 @@ int run_bench(const BenchOptions& o) {
       (activations == QuantizedActivations::kInt8 || activations == QuantizedActivations::kInt16) &&
       model->rounds_activations();
   const bool bf16_products =
-      model->quantized_activations() == QuantizedActivations::kBf16 && model->rounds_activations();
+      activations == QuantizedActivations::kBf16 && model->rounds_activations();
   const std::string format =
       weight_format(*model) +
       (int8_products || bf16_products

@@ -87,8 +87,7 @@ struct Activations {
   std::vector<float> block_scales;      // [tokens, blocks]
   std::vector<float> group_sums;        // [tokens, groups]
 
-  const std::int8_t* token_levels(std::int64_t t) const { return levels.data() + t * in; }
-  // Plane 0: the levels (or high bytes); plane 1: the low bytes.
+  // Token t's levels of plane 0 (the levels, or the high bytes) or plane 1 (the low bytes).
   const std::int8_t* plane_levels(int plane, std::int64_t t) const {
     return (plane == 0 ? levels : low_levels).data() + t * in;
   }
@@ -109,9 +108,6 @@ struct TokenTiles {
   std::vector<std::int8_t> low_levels;  // likewise, the low plane of 16-bit activations
   std::vector<float> scales;            // [tiles][blocks][kVnniPromptTile]
 
-  const std::int8_t* tile_levels(std::int64_t tile) const {
-    return levels.data() + tile * units * kUnitBytes;
-  }
   const std::int8_t* tile_plane_levels(int plane, std::int64_t tile) const {
     return (plane == 0 ? levels : low_levels).data() + tile * units * kUnitBytes;
   }
