@@ -57,9 +57,9 @@ using StreamCallback = std::function<bool(std::string_view text)>;
 
 // Precision of the activations entering weight products: f32 (exact, the default); int8 per
 // block of 32 inputs for 4/8-bit weights (faster with AVX-512 VNNI or AVX2, approximate); int16
-// likewise (faster 4-bit decoding with AVX-512 VNNI, within 2^-15 of each block's largest value);
-// or bf16 for bf16 weights (faster prompts with AVX-512 BF16, approximate). Other weights keep
-// f32.
+// likewise (faster 4-bit decoding with AVX-512 VNNI, each input within 2^-16 of its block's
+// largest); or bf16 for bf16 weights (faster prompts with AVX-512 BF16, approximate). Other
+// weights keep f32.
 enum class QuantizedActivations { kF32, kInt8, kInt16, kBf16 };
 
 class Model {
