@@ -336,16 +336,12 @@ LLAMA4_AMX void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t r
                                                 static_cast<std::uintptr_t>(ahead_offset + begin));
       const std::int8_t* activations =
           tiles.tile_levels(tile) + k0 * tiles.planes * kTokenBlockBytes;
-      const auto pass = [&]<int kPlanes>() {
-        tile_pass<kPlanes>(levels, k0, blocks, group, scales, activations,
-                           tiles.tile_scales(tile) + k0 * kAmxTokens, ahead, row_bytes,
-                           std::min(ahead_bytes, begin + share) - begin,
-                           acc_rows.data() + tile * kRows * kAmxTokens);
-      };
-      if (tiles.planes == 2)
-        pass.operator()<2>();
-      else
-        pass.operator()<1>();
+      with_planes(tiles.planes, [&](auto planes) {
+        tile_pass<decltype(planes)::value>(levels, k0, blocks, group, scales, activations,
+                                           tiles.tile_scales(tile) + k0 * kAmxTokens, ahead,
+                                           row_bytes, std::min(ahead_bytes, begin + share) - begin,
+                                           acc_rows.data() + tile * kRows * kAmxTokens);
+      });
     }
   }
   transpose_sums(acc_rows.data(), n_tokens, sums);

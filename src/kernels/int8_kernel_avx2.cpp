@@ -280,13 +280,13 @@ void avx2_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::
   thread_local GroupScratch scratch;
   for (std::int64_t r = 0; r < count; r += kGroupRows) {
     const int rows = static_cast<int>(std::min<std::int64_t>(kGroupRows, count - r));
-    const auto group = [&]<int kBits, int kPlanes>() {
-      avx2_group<kBits, kPlanes>(w, block, row0, r, rows, a, n_tokens, y, scratch);
-    };
-    if (w.quant.bits == 4)
-      a.planes == 2 ? group.operator()<4, 2>() : group.operator()<4, 1>();
-    else
-      a.planes == 2 ? group.operator()<8, 2>() : group.operator()<8, 1>();
+    with_planes(a.planes, [&](auto planes) {
+      constexpr int kPlanes = decltype(planes)::value;
+      if (w.quant.bits == 4)
+        avx2_group<4, kPlanes>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+      else
+        avx2_group<8, kPlanes>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+    });
   }
 }
 

@@ -612,13 +612,12 @@ bool cpu_runs_vnni_kernel() {
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                 const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
                 float* y) {
-  const auto for_planes = [&]<int kBits>() {
-    if (a.planes == 2)
-      return block_for_bits<kBits, 2>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
-    block_for_bits<kBits, 1>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
-  };
-  if (w.quant.bits == 4) return for_planes.operator()<4>();
-  for_planes.operator()<8>();
+  with_planes(a.planes, [&](auto planes) {
+    constexpr int kPlanes = decltype(planes)::value;
+    if (w.quant.bits == 4)
+      return block_for_bits<4, kPlanes>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+    block_for_bits<8, kPlanes>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);
+  });
 }
 
 #else  // not x86-64 with GCC or Clang: the portable kernel only

@@ -71,6 +71,14 @@ void with_tokens(std::int64_t tokens, Body&& body) {
   body(std::integral_constant<int, kMax>{});
 }
 
+// Calls body(std::integral_constant<int, planes>{}) for planes = 1 or 2 (int8 or 16-bit
+// activations, see Activations), so that each is an instantiation of its own.
+template <typename Body>
+void with_planes(int planes, Body&& body) {
+  if (planes == 2) return body(std::integral_constant<int, 2>{});
+  body(std::integral_constant<int, 1>{});
+}
+
 // One call's activations: int8 levels in quad order, one scale per block, and the exact f32 sums
 // of x per weight group (for the bias term).
 //
