@@ -7,10 +7,17 @@
 // a 480 MB cache a single 84 MB matrix stayed there, and 1 GiB of copies was still served in
 // part from it), and in huge pages as the engine asks for its weights (util/huge_pages.h); the
 // *_small_pages benchmarks show what 4 KiB pages cost.
+//
+// `--avx2` runs everything as on a CPU without AVX-512: Highway's kernels on their AVX2 target,
+// the int8 family on its AVX2 kernel and the bf16 one on its portable kernel (benchmarks that name
+// a kernel still run it), so that the two kinds of CPU can be compared on one machine.
 #include <benchmark/benchmark.h>
+#include <hwy/targets.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -30,6 +37,10 @@ constexpr std::int64_t kExpertWidth = 8192;
 constexpr std::int64_t kPrefillTokens = 64;
 constexpr std::int64_t kPromptTokens = 512, kExperts = 16;
 constexpr int kGroupSize = 64;
+
+// The kernels benchmarks that name none run on: the fastest, or AVX2's with --avx2.
+std::optional<Int8Kernel> default_int8_kernel;
+std::optional<Bf16Kernel> default_bf16_kernel;
 
 template <class T>
 using PagedVector = std::vector<T, PageAllocator<T>>;
@@ -135,7 +146,7 @@ void run_int8_kernel(benchmark::State& state, Int8Kernel kernel, int bits, std::
   int8_kernel_force(kernel);
   run_linear(state, DType::U32, bits, Matrix::Layout::kOutMajor, tokens, true, Placement{},
              activation_bits);
-  int8_kernel_force(std::nullopt);
+  int8_kernel_force(default_int8_kernel);
 }
 
 constexpr auto kOut = Matrix::Layout::kOutMajor;
@@ -217,7 +228,7 @@ void run_bf16_kernel(benchmark::State& state, Bf16Kernel kernel, Matrix::Layout 
   }
   bf16_kernel_force(kernel);
   run_linear(state, DType::BF16, 0, layout, tokens, true);
-  bf16_kernel_force(std::nullopt);
+  bf16_kernel_force(default_bf16_kernel);
 }
 
 // The AVX-512 BF16 kernel's out-major rows, where AMX would otherwise take them.
@@ -235,7 +246,30 @@ BENCHMARK_CAPTURE(run_int8_kernel, prefill_q8_int8_activations_vnni, Int8Kernel:
                   kPrefillTokens)
     ->UseRealTime();
 
+// Takes --avx2 out of the arguments; true when it was there.
+bool take_avx2_flag(int& argc, char** argv) {
+  const auto end = std::remove_if(argv + 1, argv + argc,
+                                  [](const char* arg) { return std::strcmp(arg, "--avx2") == 0; });
+  const bool found = end != argv + argc;
+  argc = static_cast<int>(end - argv);
+  return found;
+}
+
 }  // namespace
 }  // namespace llama4
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  using namespace llama4;
+  if (take_avx2_flag(argc, argv)) {
+    hwy::SetSupportedTargetsForTest(HWY_AVX2);
+    default_int8_kernel = Int8Kernel::kAvx2;
+    default_bf16_kernel = Bf16Kernel::kPortable;
+    int8_kernel_force(default_int8_kernel);
+    bf16_kernel_force(default_bf16_kernel);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -52,7 +52,7 @@ struct BenchOptions {
   int threads = 0;
   int repeat = 3;
   KvType kv_type = KvType::kF32;
-  QuantizedActivations activations = QuantizedActivations::kF32;
+  QuantizedActivations activations = QuantizedActivations::kAuto;
   bool warmup = true;
   bool profile = false;
   bool json = false;

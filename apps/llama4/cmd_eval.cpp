@@ -29,7 +29,7 @@ struct EvalOptions {
   int threads = 0;
   std::int64_t context_size = 0;
   KvType kv_type = KvType::kF32;
-  QuantizedActivations activations = QuantizedActivations::kF32;
+  QuantizedActivations activations = QuantizedActivations::kAuto;
   bool check_numerics = kCheckNumericsByDefault;
 };
 

@@ -41,7 +41,7 @@ struct ServeOptions {
   std::string model_name;
   server::HttpServerOptions http;
   server::SchedulerOptions scheduler;
-  QuantizedActivations activations = QuantizedActivations::kF32;
+  QuantizedActivations activations = QuantizedActivations::kAuto;
   int threads = 0;
   bool quiet = false;
 };

@@ -34,7 +34,7 @@ struct GenerationFlags {
   int threads = 0;
   std::int64_t context_size = 0;
   KvType kv_type = KvType::kF32;
-  QuantizedActivations activations = QuantizedActivations::kF32;
+  QuantizedActivations activations = QuantizedActivations::kAuto;
   bool truncate_prompt = false;
   bool quiet = false;
 };

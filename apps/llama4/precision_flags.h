@@ -1,7 +1,8 @@
 // The precision flags every command that runs the model shares: --kv-type (element type of the KV
 // cache) and --activations (precision of activations entering weight products: f32; int8 or int16
 // for 4/8-bit weights — faster on CPUs with AVX-512 VNNI (int8 also with AVX2); bf16 for bf16
-// weights — faster prompts on CPUs with AVX-512 BF16; the rounded ones approximate).
+// weights — faster prompts on CPUs with AVX-512 BF16; the rounded ones approximate; auto, the
+// default: int16 where it is the faster path for 4/8-bit weights, else f32).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -40,17 +41,19 @@ inline void add_kv_type_flag(CLI::App& cmd, KvType& type) {
 
 inline void add_activations_flag(CLI::App& cmd, QuantizedActivations& precision) {
   add_choice_flag(cmd, "--activations", precision, quantized_activations_from_name,
-                  quantized_activations_name, "f32, int8, int16 or bf16",
+                  quantized_activations_name, "auto, f32, int8, int16 or bf16",
                   "Activations entering weight products: f32 (exact); int8 or int16 for 4/8-bit "
-                  "weights (faster, rounded per 32 inputs to 8 or 16 bits); or bf16 for bf16 "
-                  "weights (faster prompts, rounded)");
+                  "weights (faster, rounded per 32 inputs to 8 or 16 bits); bf16 for bf16 "
+                  "weights (faster prompts, rounded); auto: int16 for 4/8-bit weights on CPUs "
+                  "with AVX-512 VNNI, f32 otherwise");
 }
 
-// Applies --activations to a loaded model; says so when the precision has nothing to act on, or
-// no fast kernel.
+// Applies --activations to a loaded model; says so when a precision asked for by name has nothing
+// to act on, or no fast kernel (auto picks only what acts and pays off).
 inline void apply_activations_flag(Model& model, QuantizedActivations precision, bool quiet) {
   model.set_quantized_activations(precision);
-  if (precision == QuantizedActivations::kF32 || quiet) return;
+  if (precision == QuantizedActivations::kF32 || precision == QuantizedActivations::kAuto || quiet)
+    return;
   const bool integer = precision != QuantizedActivations::kBf16;
   const std::string name(quantized_activations_name(precision));
   if (!model.rounds_activations())

@@ -55,20 +55,22 @@ struct Completion {
 // Receives text as it becomes printable (whole UTF-8 characters); return false to stop.
 using StreamCallback = std::function<bool(std::string_view text)>;
 
-// Precision of the activations entering weight products: f32 (exact, the default); int8 per
-// block of 32 inputs for 4/8-bit weights (faster with AVX-512 VNNI or AVX2, approximate); int16
-// likewise (faster 4-bit decoding with AVX-512 VNNI, each input within 2^-16 of its block's
-// largest); or bf16 for bf16 weights (faster prompts with AVX-512 BF16, approximate). Other
-// weights keep f32.
-enum class QuantizedActivations { kF32, kInt8, kInt16, kBf16 };
+// Precision of the activations entering weight products: f32 (exact); int8 per block of 32
+// inputs for 4/8-bit weights (faster with AVX-512 VNNI or AVX2, approximate); int16 likewise
+// (faster with AVX-512 VNNI, each input within 2^-16 of its block's largest); or bf16 for bf16
+// weights (faster prompts with AVX-512 BF16, approximate). Other weights keep f32. kAuto, the
+// default, picks int16 for 4/8-bit weights on CPUs with AVX-512 VNNI and f32 otherwise.
+enum class QuantizedActivations { kAuto, kF32, kInt8, kInt16, kBf16 };
 
 class Model {
  public:
   // Loads config.json, the safetensors weights and the tokenizer of `dir`.
-  static std::shared_ptr<Model> load(const std::string& dir,
-                                     QuantizedActivations activations = QuantizedActivations::kF32);
+  static std::shared_ptr<Model> load(
+      const std::string& dir, QuantizedActivations activations = QuantizedActivations::kAuto);
   ~Model();
 
+  // The precision the products run with (never kAuto: what it was resolved to).
+  QuantizedActivations activations() const;
   std::int64_t vocab_size() const;
   std::int64_t max_context() const;
   bool has_tokenizer() const;

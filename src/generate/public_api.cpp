@@ -16,7 +16,20 @@ namespace llama4::api {
 
 namespace {
 constexpr std::int64_t kDefaultContextCap = 4096;
+
+// The public QuantizedActivations mirrors the engine's value for value, so converting is a cast.
+template <QuantizedActivations kPublic, llama4::QuantizedActivations kEngine>
+constexpr bool kSameValue = static_cast<int>(kPublic) == static_cast<int>(kEngine);
+static_assert(kSameValue<QuantizedActivations::kAuto, llama4::QuantizedActivations::kAuto> &&
+              kSameValue<QuantizedActivations::kF32, llama4::QuantizedActivations::kF32> &&
+              kSameValue<QuantizedActivations::kInt8, llama4::QuantizedActivations::kInt8> &&
+              kSameValue<QuantizedActivations::kInt16, llama4::QuantizedActivations::kInt16> &&
+              kSameValue<QuantizedActivations::kBf16, llama4::QuantizedActivations::kBf16>);
+
+llama4::QuantizedActivations internal_precision(QuantizedActivations precision) {
+  return static_cast<llama4::QuantizedActivations>(precision);
 }
+}  // namespace
 
 struct Model::Impl {
   std::filesystem::path dir;
@@ -33,23 +46,15 @@ std::shared_ptr<Model> Model::load(const std::string& dir, QuantizedActivations 
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->model = llama4::Model::load(dir);
-  switch (activations) {
-    case QuantizedActivations::kInt8:
-      impl->model->set_quantized_activations(llama4::QuantizedActivations::kInt8);
-      break;
-    case QuantizedActivations::kInt16:
-      impl->model->set_quantized_activations(llama4::QuantizedActivations::kInt16);
-      break;
-    case QuantizedActivations::kBf16:
-      impl->model->set_quantized_activations(llama4::QuantizedActivations::kBf16);
-      break;
-    case QuantizedActivations::kF32:
-      break;
-  }
+  impl->model->set_quantized_activations(internal_precision(activations));
   if (Tokenizer::available(dir)) impl->tokenizer.emplace(Tokenizer::load(dir));
   impl->generation = GenerationConfig::load(dir);
   impl->demo = is_demo_model(dir);
   return std::shared_ptr<Model>(new Model(std::move(impl)));
+}
+
+QuantizedActivations Model::activations() const {
+  return static_cast<QuantizedActivations>(impl_->model->quantized_activations());
 }
 
 std::int64_t Model::vocab_size() const {

@@ -192,6 +192,11 @@ void int8_kernel_force(std::optional<Int8Kernel> kernel) {
   forced_kernel.set(kernel);
 }
 
+bool int16_activations_pay_off() {
+  const Int8Kernel kernel = int8_kernel_in_use();
+  return kernel == Int8Kernel::kAmx || kernel == Int8Kernel::kVnni;
+}
+
 void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
   // Kept from call to call (a prompt's are megabytes): fresh ones would be page-faulted and zeroed
   // by the kernel each time. The references name the calling thread's buffers inside the parallel

@@ -57,4 +57,11 @@ Int8Kernel int8_kernel_in_use();
 // std::nullopt restores the fastest.
 void int8_kernel_force(std::optional<Int8Kernel> kernel);
 
+// Whether 16-bit activations make 4/8-bit products faster than f32 ones with the kernel in use:
+// yes with AVX-512 VNNI (and AMX), which decode 4-bit weights 1.2-1.3 times as fast and read
+// prompts about three times as fast; no with AVX2, whose 16-bit kernel decodes no faster than the
+// f32 one (slower for 8-bit weights), nor with the portable kernel. What `--activations auto`
+// follows (docs/PERFORMANCE.md, 16-bit activations).
+bool int16_activations_pay_off();
+
 }  // namespace llama4

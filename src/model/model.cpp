@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "kernels/int8_activations.h"
 #include "kernels/linear.h"
 #include "kernels/part_profile.h"
 #include "kernels/vector_ops.h"
@@ -59,6 +60,8 @@ std::string_view quantized_activations_name(QuantizedActivations precision) {
       return "int16";
     case QuantizedActivations::kBf16:
       return "bf16";
+    case QuantizedActivations::kAuto:
+      return "auto";
     case QuantizedActivations::kF32:
       break;
   }
@@ -66,13 +69,23 @@ std::string_view quantized_activations_name(QuantizedActivations precision) {
 }
 
 std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name) {
-  for (const auto precision : {QuantizedActivations::kF32, QuantizedActivations::kInt8,
-                               QuantizedActivations::kInt16, QuantizedActivations::kBf16})
+  for (const auto precision :
+       {QuantizedActivations::kAuto, QuantizedActivations::kF32, QuantizedActivations::kInt8,
+        QuantizedActivations::kInt16, QuantizedActivations::kBf16})
     if (name == quantized_activations_name(precision)) return precision;
   return std::nullopt;
 }
 
 void Model::set_quantized_activations(QuantizedActivations precision) {
+  if (precision == QuantizedActivations::kAuto) {
+    // 16-bit rounding moves the logits ~1e-4 of their largest, far below what 4/8-bit weights
+    // themselves move them (~1e-2), and where it pays off it is the faster path by far.
+    bool quantized = false;
+    for_each_matrix(weights_,
+                    [&quantized](const Matrix& m) { quantized = quantized || m.quantized(); });
+    precision = quantized && int16_activations_pay_off() ? QuantizedActivations::kInt16
+                                                         : QuantizedActivations::kF32;
+  }
   quantized_activations_ = precision;
   for_each_matrix(weights_, [precision](Matrix& m) {
     const int bits = precision == QuantizedActivations::kInt8    ? 8

@@ -46,11 +46,12 @@ class InferenceState {
   std::vector<KvCache> caches_;  // one per layer
 };
 
-// The precision of activations entering weight products: f32 (exact, the default); int8 or 16-bit
-// integers per block of 32 inputs for 4/8-bit weights (kernels/int8_activations.h); or bf16 for
-// bf16 weights (kernels/bf16_activations.h). The rounded forms are faster and approximate; other
-// weights keep f32 activations.
-enum class QuantizedActivations { kF32, kInt8, kInt16, kBf16 };
+// The precision of activations entering weight products: f32 (exact); int8 or 16-bit integers per
+// block of 32 inputs for 4/8-bit weights (kernels/int8_activations.h); or bf16 for bf16 weights
+// (kernels/bf16_activations.h). The rounded forms are faster and approximate; other weights keep
+// f32 activations. kAuto is a request, not a precision: int16 where the model has 4/8-bit weights
+// and int16_activations_pay_off(), otherwise f32 (see Model::set_quantized_activations).
+enum class QuantizedActivations { kAuto, kF32, kInt8, kInt16, kBf16 };
 std::string_view quantized_activations_name(QuantizedActivations precision);
 std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name);
 
@@ -91,7 +92,8 @@ class Model {
   bool check_numerics() const { return check_numerics_; }
 
   // Applies to every matrix of the weight format it names from the next forward call on
-  // (default kF32). Not to be changed while a forward call runs.
+  // (default kF32); kAuto is resolved here, once, to the precision quantized_activations() then
+  // reports. Not to be changed while a forward call runs.
   void set_quantized_activations(QuantizedActivations precision);
   QuantizedActivations quantized_activations() const { return quantized_activations_; }
   // Whether the precision set acts on any matrix (the model has weights of its format).

@@ -18,6 +18,8 @@ TEST(PublicApi, ChatStreamsAndReusesTheCache) {
   const auto model = api::Model::load(dir.path().string());
   EXPECT_TRUE(model->is_demo());
   EXPECT_TRUE(model->has_tokenizer());
+  // The default, kAuto, rounds activations only for 4/8-bit weights; the demo's are bf16.
+  EXPECT_EQ(model->activations(), api::QuantizedActivations::kF32);
   api::Session session(model, 256);
   api::GenerateParams params;
   params.max_tokens = 6;
@@ -40,6 +42,7 @@ TEST(PublicApi, ChatStreamsAndReusesTheCache) {
   // The demo's weights are bf16: int8 activations apply only to 4/8-bit weights, so the answer
   // is the same token for token.
   const auto int8_model = api::Model::load(dir.path().string(), api::QuantizedActivations::kInt8);
+  EXPECT_EQ(int8_model->activations(), api::QuantizedActivations::kInt8);
   api::Session int8_session(int8_model, 256);
   EXPECT_EQ(int8_session.chat("Hello", params).ids, first.ids);
 }

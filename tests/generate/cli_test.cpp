@@ -316,7 +316,7 @@ TEST_F(CliTest, BenchReportsSpeedsTheMachinesLimitsAndTheKvCache) {
 }
 
 // With int8 activations on a quantized model, bench names the format and the kernel it ran on:
-// the fastest this CPU runs.
+// the fastest this CPU runs; with f32 activations neither.
 TEST_F(CliTest, BenchNamesTheInt8KernelItRanOn) {
   int status = 0;
   std::string err;
@@ -327,11 +327,33 @@ TEST_F(CliTest, BenchNamesTheInt8KernelItRanOn) {
   ASSERT_EQ(status, 0) << err;
   EXPECT_EQ(int8["format"], "q4 g32, int8 act.");
   EXPECT_EQ(int8["int8_kernel"], std::string(int8_kernel_name(int8_kernels_available().front())));
-  const auto f32 = nlohmann::json::parse(llama4(base, status, &err));
+  const auto f32 = nlohmann::json::parse(llama4(base + " --activations f32", status, &err));
   ASSERT_EQ(status, 0) << err;
   EXPECT_EQ(f32["format"], "q4 g32");
   EXPECT_FALSE(f32.contains("int8_kernel"));
   EXPECT_EQ(f32["experts_in_major"], false);  // quantized experts are in mlx's out-major layout
+}
+
+// Without --activations (or with `auto`), 4/8-bit weights run with int16 activations where that
+// is the faster path (AVX-512 VNNI), f32 elsewhere; bf16 weights always with f32.
+TEST_F(CliTest, ActivationsDefaultToInt16WhereItPaysOff) {
+  int status = 0;
+  std::string err;
+  const std::string quantized = quantized_demo("demo-q4", 4, status, err);
+  ASSERT_EQ(status, 0) << err;
+  const bool int16 = int16_activations_pay_off();
+  for (const std::string flag : {"", " --activations auto"}) {
+    const auto q4 = nlohmann::json::parse(llama4(
+        "bench -m " + quoted(quantized) + " -p 4 -n 2 --repeat 1 --json" + flag, status, &err));
+    ASSERT_EQ(status, 0) << err;
+    EXPECT_EQ(q4["activations"], int16 ? "int16" : "f32") << flag;
+    EXPECT_EQ(q4["format"], int16 ? "q4 g32, int16 act." : "q4 g32") << flag;
+    const auto bf16 = nlohmann::json::parse(
+        llama4("bench -m " + quoted(demo()) + " -p 4 -n 2 --repeat 1 --json" + flag, status, &err));
+    ASSERT_EQ(status, 0) << err;
+    EXPECT_EQ(bf16["activations"], "f32") << flag;
+    EXPECT_EQ(err.find("no effect"), std::string::npos) << err;  // auto picks only what acts
+  }
 }
 
 // The demo model's weights are bf16: --activations bf16 acts on them, and bench says which kernel
