@@ -263,9 +263,10 @@ void print_parts(const TestResult& r, double bandwidth) {
 
 // "ppN: F GFLOP/token → R GFLOP/s = x% of <peak>": against the peak of the instruction the
 // products run on (the f32 FMA, or the bf16 / int8 dot product when activations are rounded to
-// them), with the bf16 dot peak beside the f32 one for f32 products of bf16 weights.
+// them), with the bf16 dot peak beside the f32 one for f32 products of bf16 weights. With 16-bit
+// activations every multiply-add is two int8 products (one per plane), which the line says.
 void print_prefill_line(const nlohmann::json& test, bool rounded_products,
-                        const char* dot_peak_name) {
+                        const char* dot_peak_name, bool two_planes) {
   const std::string dot_key = std::string("fraction_of_") + dot_peak_name + "_peak";
   std::string against;
   if (!rounded_products)
@@ -284,6 +285,10 @@ void print_prefill_line(const nlohmann::json& test, bool rounded_products,
   std::printf("%s: %.2f GFLOP/token → %.1f GFLOP/s = %s\n", test["test"].get<std::string>().c_str(),
               test["flops_per_token"].get<double>() / kGiga,
               test["flops_per_second"].get<double>() / kGiga, against.c_str());
+  if (two_planes)
+    std::printf(
+        "  (int16 activations: two int8 products per multiply-add, so the instructions run "
+        "at twice these shares)\n");
 }
 
 // How much of the weights the tests touched lie in huge pages. On a virtual machine decoding runs
@@ -467,7 +472,8 @@ int run_bench(const BenchOptions& o) {
                   test["bytes_per_second"].get<double>() / kGiga,
                   100.0 * test["fraction_of_bandwidth"].get<double>());
     else
-      print_prefill_line(test, rounded_products, dot_peak_name);
+      print_prefill_line(test, rounded_products, dot_peak_name,
+                         int8_products && activations == QuantizedActivations::kInt16);
   }
   for (const TestResult& r : results)
     if (r.parts) print_parts(r, bandwidth);

@@ -354,6 +354,11 @@ TEST_F(CliTest, ActivationsDefaultToInt16WhereItPaysOff) {
     EXPECT_EQ(bf16["activations"], "f32") << flag;
     EXPECT_EQ(err.find("no effect"), std::string::npos) << err;  // auto picks only what acts
   }
+  // The table's prompt line measures 16-bit products against the int8 peak, and says so.
+  const std::string table =
+      llama4("bench -m " + quoted(quantized) + " -p 4 -n 0 --repeat 1", status, &err);
+  ASSERT_EQ(status, 0) << err;
+  EXPECT_EQ(table.find("two int8 products per multiply-add") != std::string::npos, int16) << table;
 }
 
 // The demo model's weights are bf16: --activations bf16 acts on them, and bench says which kernel
