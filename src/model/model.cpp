@@ -80,9 +80,7 @@ void Model::set_quantized_activations(QuantizedActivations precision) {
   if (precision == QuantizedActivations::kAuto) {
     // 16-bit rounding moves the logits ~1e-4 of their largest, far below what 4/8-bit weights
     // themselves move them (~1e-2), and where it pays off it is the faster path by far.
-    bool quantized = false;
-    for_each_matrix(weights_,
-                    [&quantized](const Matrix& m) { quantized = quantized || m.quantized(); });
+    const bool quantized = any_matrix(weights_, [](const Matrix& m) { return m.quantized(); });
     precision = quantized && int16_activations_pay_off() ? QuantizedActivations::kInt16
                                                          : QuantizedActivations::kF32;
   }
@@ -98,11 +96,8 @@ void Model::set_quantized_activations(QuantizedActivations precision) {
 }
 
 bool Model::rounds_activations() const {
-  bool any = false;
-  for_each_matrix(weights_, [&any](const Matrix& m) {
-    any = any || m.quant.activation_bits != 0 || m.bf16_activations;
-  });
-  return any;
+  return any_matrix(
+      weights_, [](const Matrix& m) { return m.quant.activation_bits != 0 || m.bf16_activations; });
 }
 
 Model::Model(ModelConfig config, Checkpoint checkpoint)

@@ -73,4 +73,12 @@ void for_each_matrix(Weights& weights, Visit&& visit) {
   }
 }
 
+// Whether `holds(const Matrix&)` is true of any matrix of the model.
+template <typename Predicate>
+bool any_matrix(const ModelWeights& weights, Predicate holds) {
+  bool any = false;
+  for_each_matrix(weights, [&](const Matrix& m) { any = any || holds(m); });
+  return any;
+}
+
 }  // namespace llama4
