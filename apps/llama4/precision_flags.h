@@ -43,7 +43,7 @@ inline void add_activations_flag(CLI::App& cmd, QuantizedActivations& precision)
   add_choice_flag(cmd, "--activations", precision, quantized_activations_from_name,
                   quantized_activations_name, "auto, f32, int8, int16 or bf16",
                   "Activations entering weight products: f32 (exact); int8 or int16 for 4/8-bit "
-                  "weights (faster, rounded per 32 inputs to 8 or 16 bits); bf16 for bf16 "
+                  "weights (faster, rounded per 64 or 32 inputs to 8 or 16 bits); bf16 for bf16 "
                   "weights (faster prompts, rounded); auto: int16 for 4/8-bit weights on CPUs "
                   "with AVX-512 VNNI, f32 otherwise");
 }

@@ -22,7 +22,8 @@ namespace {
 void quantize_activations(const float* x, std::int64_t n_tokens, std::int64_t in, int bits,
                           int group_size, int planes, Activations& a) {
   a.in = in;
-  a.blocks = in / kActivationBlock;
+  a.block = activation_block(group_size);
+  a.blocks = in / a.block;
   a.groups = in / group_size;
   a.planes = planes;
   a.levels.resize(static_cast<std::size_t>(n_tokens * in));
@@ -31,7 +32,7 @@ void quantize_activations(const float* x, std::int64_t n_tokens, std::int64_t in
   a.group_sums.resize(static_cast<std::size_t>(n_tokens * a.groups));
 #pragma omp parallel for schedule(static) if (n_tokens > kTileTokens)
   for (std::int64_t t = 0; t < n_tokens; ++t)
-    round_token(x + t * in, in, bits, group_size, a.levels.data() + t * in,
+    round_token(x + t * in, in, bits, a.block, group_size, a.levels.data() + t * in,
                 planes == 2 ? a.low_levels.data() + t * in : nullptr,
                 a.block_scales.data() + t * a.blocks, a.group_sums.data() + t * a.groups);
 }
@@ -64,27 +65,26 @@ void build_token_tiles(const Activations& a, std::int64_t n_tokens, TokenTiles& 
 void build_amx_token_tiles(const Activations& a, std::int64_t n_tokens, int bits,
                            AmxTokenTiles& tiles) {
   constexpr int kTile = kAmxTokens;
-  constexpr std::int64_t kUnits = kActivationBlock / 4;  // rows of a block's tile
+  const std::int64_t rows = a.block / 4;  // of a block's tile
+  tiles.block = a.block;
   tiles.blocks = a.blocks;
   tiles.planes = a.planes;
+  const std::int64_t block_bytes = tiles.block_bytes();
   const std::int64_t count = (n_tokens + kTile - 1) / kTile;
   // Whole tiles: the last one's slots past the last token must read as zeros.
   tiles.storage.assign(
-      static_cast<std::size_t>(count * tiles.blocks * a.planes * AmxTokenTiles::kBlockBytes +
-                               kCacheLineBytes),
-      0);
+      static_cast<std::size_t>(count * tiles.blocks * a.planes * block_bytes + kCacheLineBytes), 0);
   tiles.scales.assign(static_cast<std::size_t>(count * tiles.blocks * kTile), 0.0f);
 #pragma omp parallel for schedule(static)
   for (std::int64_t t = 0; t < n_tokens; ++t) {
-    std::int8_t* levels = tiles.levels() +
-                          t / kTile * tiles.blocks * a.planes * AmxTokenTiles::kBlockBytes +
-                          t % kTile * 4;
+    std::int8_t* levels =
+        tiles.levels() + t / kTile * tiles.blocks * a.planes * block_bytes + t % kTile * 4;
     float* scales = tiles.scales.data() + t / kTile * tiles.blocks * kTile + t % kTile;
     for (std::int64_t b = 0; b < tiles.blocks; ++b) {
       for (int plane = 0; plane < a.planes; ++plane) {
-        const std::int8_t* own = a.plane_levels(plane, t) + b * kActivationBlock;
-        std::int8_t* block = levels + (b * a.planes + plane) * AmxTokenTiles::kBlockBytes;
-        for (std::int64_t j = 0; j < kUnits; ++j)
+        const std::int8_t* own = a.plane_levels(plane, t) + b * a.block;
+        std::int8_t* block = levels + (b * a.planes + plane) * block_bytes;
+        for (std::int64_t j = 0; j < rows; ++j)
           std::memcpy(block + j * AmxTokenTiles::kRowBytes, own + amx_unit(bits, j) * 4, 4);
       }
       scales[b * kTile] = a.token_scales(t)[b];
@@ -157,7 +157,7 @@ void rows_all_tokens(const Matrix& w, const Activations& a, const int8::TokenTil
 bool int8_activations_supported(const Matrix& w) {
   const QuantizedData& q = w.quant;
   if (w.layout != Matrix::Layout::kOutMajor || (q.bits != 4 && q.bits != 8)) return false;
-  return q.group_size % kActivationBlock == 0 && w.in_features % q.group_size == 0;
+  return q.group_size % kActivationUnit == 0 && w.in_features % q.group_size == 0;
 }
 
 std::string_view int8_kernel_name(Int8Kernel kernel) {

@@ -6,7 +6,7 @@
 // makes quantized decoding compute-bound on a CPU. Rounding each token's activations to int8 once
 // lets the integer dot-product instruction (AVX-512 VNNI `vpdpbusd`: 64 multiply-adds of unsigned
 // weight levels by signed activations per instruction) consume packed weights almost as fast as
-// memory delivers them. The cost is the rounding: every block of kActivationBlock inputs is
+// memory delivers them. The cost is the rounding: every block of inputs (activation_block) is
 // scaled by max|x|/127 and rounded to the nearest integer, a relative error of up to 1/254 of
 // the block's largest activation. 16-bit activations (max|x|/32512) cut that error 256-fold for
 // twice the dot products (int8_kernels.h, Activations): 4-bit decoding still runs near the
@@ -31,11 +31,19 @@
 
 namespace llama4 {
 
-// Inputs sharing one activation scale.
-inline constexpr std::int64_t kActivationBlock = 32;
+// Inputs sharing one activation scale (a block): 64 where the weight groups are a multiple of 64
+// inputs, else 32 (kActivationUnit, the layouts' unit). Each block costs the kernels one float
+// step per row and token, and the tile unit forms 64 inputs' sums in the time of 32, so the wider
+// block reads 4-bit prompts ~1.4 times as fast (docs/PERFORMANCE.md, AMX for int8 prompts); a
+// block never straddles two weight groups, whose scales differ.
+inline constexpr std::int64_t kActivationUnit = 32;
+inline constexpr std::int64_t kWideActivationBlock = 2 * kActivationUnit;
+constexpr std::int64_t activation_block(std::int64_t group_size) {
+  return group_size % kWideActivationBlock == 0 ? kWideActivationBlock : kActivationUnit;
+}
 
 // Whether linear_int8_activations handles this matrix: out-major, 4 or 8 bits, a group size that
-// is a multiple of kActivationBlock and divides the row.
+// is a multiple of kActivationUnit and divides the row.
 bool int8_activations_supported(const Matrix& w);
 
 // y: [n_tokens, w.out_features] (overwritten); x: [n_tokens, w.in_features].

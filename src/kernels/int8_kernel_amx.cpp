@@ -1,8 +1,9 @@
 // The AMX int8-activation kernel for prompts (see int8_kernels.h): the VNNI kernel's row groups
 // and float steps, with each block's integer sums formed by the tile unit. One `tdpbusd`
-// multiplies the 16 rows' 32 levels of a block (unsigned bytes, the first operand) by 16 tokens'
-// 32 activations (signed bytes, the second operand, laid out once per call in AmxTokenTiles),
-// 8192 multiply-adds where `vpdpbusd` does 64. The sums are exact integers, so they equal every
+// multiplies the 16 rows' 64 (or 32) levels of a block (unsigned bytes, the first operand) by 16
+// tokens' activations of the block (signed bytes, the second operand, laid out once per call in
+// AmxTokenTiles): 16384 multiply-adds where `vpdpbusd` does 64, in the same time as the 8192 of
+// a 32-input block. The sums are exact integers, so they equal every
 // other kernel's, and the float steps that follow are the VNNI kernel's, in the same order: the
 // results are bit-identical. 16-bit activations take a tile product per plane of each block, and
 // the float step forms the block's sum from the two (Activations in int8_kernels.h).
@@ -47,13 +48,21 @@ namespace {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-constexpr int kRows = 16;                               // weight rows of a group: tile rows
-constexpr int kSumBytes = kAmxTokens * 4;               // a tile row of sums: one per token
-constexpr std::int64_t kLevelBytes = kActivationBlock;  // a block of one row's levels, as bytes
-constexpr std::int64_t kTokenBlockBytes = AmxTokenTiles::kBlockBytes;
-// Blocks per slice: a slice of the group's levels (16 KiB) stays in L1 while every token tile
-// passes over it.
-constexpr std::int64_t kSliceBlocks = kSliceBytes / kLevelBytes;
+constexpr int kRows = 16;                  // weight rows of a group: tile rows
+constexpr int kSumBytes = kAmxTokens * 4;  // a tile row of sums: one per token
+
+// The shapes of a block of kUnits units of kActivationUnit inputs.
+template <int kUnits>
+struct Block {
+  static constexpr std::int64_t kInputs = kUnits * kActivationUnit;
+  static constexpr std::int64_t kLevelBytes = kInputs;  // one row's levels, as bytes
+  static constexpr std::int64_t kTokenBytes = kUnits * AmxTokenTiles::kUnitBytes;  // a plane
+  // Blocks per slice: a slice of the group's levels (16 KiB) stays in L1 while every token tile
+  // passes over it.
+  static constexpr std::int64_t kSliceBlocks = kSliceBytes / kLevelBytes;
+  // A laid-out slice holds block after block, each as 16 rows of kLevelBytes.
+  static constexpr std::int64_t kLaidOutBytes = kRows * kLevelBytes;
+};
 // How far ahead the passes over a slice ask for levels. On one core (bench_kernels
 // prefill_q*_int8_activations*), against none: 7-8 ms for a 32-token expert's product in place of
 // 8-10; 2 slices against 1: 6.5-7.6 against 6.6-8.3 ms; 3 slices: no better.
@@ -70,6 +79,7 @@ struct Levels {
 // planes of one block of 16-bit ones — with the levels in tiles 4 and 5 (16-bit: 4 only), the
 // activations in 6 and 7 and the sums in tiles 0 and 1 or 2 and 3 (the pair's parity), so that the
 // next pair's tile instructions are under way while one pair's float steps run.
+template <int kUnits>
 LLAMA4_AMX void configure_tiles() {
   amx::TileConfig config;
   for (int sums = 0; sums < 4; ++sums) {
@@ -78,18 +88,18 @@ LLAMA4_AMX void configure_tiles() {
   }
   for (int second = 0; second < 2; ++second) {
     config.rows[4 + second] = kRows;
-    config.bytes_per_row[4 + second] = kLevelBytes;
-    config.rows[6 + second] = kActivationBlock / 4;
+    config.bytes_per_row[4 + second] = Block<kUnits>::kLevelBytes;
+    config.rows[6 + second] = Block<kUnits>::kInputs / 4;
     config.bytes_per_row[6 + second] = AmxTokenTiles::kRowBytes;
   }
   amx::load_tile_config(config);
 }
 
 // Sums of pair kParity = the levels from `first` (laid out as `levels` says) times the
-// activations at `activations` and the kTokenBlockBytes after them: int8 activations (kPlanes 1)
+// activations at `activations` and the block's plane after them: int8 activations (kPlanes 1)
 // meet two blocks of levels, the second without `second` skipped; 16-bit ones (kPlanes 2) meet
 // one block of levels with both planes. Tile numbers must be literals.
-template <int kPlanes, int kParity>
+template <int kPlanes, int kUnits, int kParity>
 LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const Levels& levels,
                                                                     const std::uint8_t* first,
                                                                     const std::int8_t* activations,
@@ -98,7 +108,7 @@ LLAMA4_AMX __attribute__((always_inline)) inline void multiply_pair(const Levels
   _tile_loadd(6, activations, AmxTokenTiles::kRowBytes);
   if (second) {
     if constexpr (kPlanes == 1) _tile_loadd(5, first + levels.block_stride, levels.row_stride);
-    _tile_loadd(7, activations + kTokenBlockBytes, AmxTokenTiles::kRowBytes);
+    _tile_loadd(7, activations + Block<kUnits>::kTokenBytes, AmxTokenTiles::kRowBytes);
   }
   if constexpr (kParity == 0) {
     _tile_zero(0);
@@ -160,12 +170,12 @@ LLAMA4_AMX __attribute__((always_inline)) inline void float_step(const std::int3
 
 // The float steps of a pair's sums: block k of the slice from block k0 and, for int8 activations
 // with `second`, the one after it (tile_pass has the other arguments).
-template <int kPlanes>
+template <int kPlanes, int kUnits>
 LLAMA4_AMX __attribute__((always_inline)) inline void pair_steps(
     const std::int32_t* sums, std::int64_t k, bool second, std::int64_t k0, std::int64_t group,
     const float* scales, const float* token_scales, __m512 (&acc)[kRows]) {
   const auto row_scales = [&](std::int64_t block) {
-    return scales + (k0 + block) * kActivationBlock / group * kRows;
+    return scales + (k0 + block) * Block<kUnits>::kInputs / group * kRows;
   };
   const std::int32_t* second_sums = sums + std::int64_t{kRows} * kAmxTokens;
   if constexpr (kPlanes == 2) {
@@ -183,7 +193,7 @@ LLAMA4_AMX __attribute__((always_inline)) inline void pair_steps(
 // group's 16 row scales and k0 the slice's first block in the row. acc[r] (16 tokens each)
 // carries row r's sums from slice to slice. Along the way the lines of `ahead` (16 rows,
 // `stride_ahead` apart, `ahead_bytes` each) are asked for: levels of a later slice.
-template <int kPlanes>
+template <int kPlanes, int kUnits>
 LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t blocks,
                           std::int64_t group, const float* scales, const std::int8_t* activations,
                           const float* token_scales, const std::uint8_t* ahead,
@@ -210,18 +220,18 @@ LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t bl
   for (std::int64_t p = 0; p < pairs + kLag; ++p) {
     if (p >= kLag) {
       const std::int64_t done = p - kLag;
-      pair_steps<kPlanes>(pair_sums[done % kLag], kBlocksPerPair * done, has_second(done), k0,
-                          group, scales, token_scales, acc);
+      pair_steps<kPlanes, kUnits>(pair_sums[done % kLag], kBlocksPerPair * done, has_second(done),
+                                  k0, group, scales, token_scales, acc);
     }
     for (; asked < std::min(ahead_bytes, (p + 1) * ahead_step); asked += kCacheLineBytes)
       for (int r = 0; r < kRows; ++r) prefetch_to_l2(ahead, r * stride_ahead + asked);
     if (p < pairs) {
       const std::uint8_t* pair_levels = levels.base + kBlocksPerPair * p * levels.block_stride;
-      const std::int8_t* pair_activations = activations + 2 * p * kTokenBlockBytes;
+      const std::int8_t* pair_activations = activations + 2 * p * Block<kUnits>::kTokenBytes;
       if (p % 2 == 0)
-        multiply_pair<kPlanes, 0>(levels, pair_levels, pair_activations, has_second(p));
+        multiply_pair<kPlanes, kUnits, 0>(levels, pair_levels, pair_activations, has_second(p));
       else
-        multiply_pair<kPlanes, 1>(levels, pair_levels, pair_activations, has_second(p));
+        multiply_pair<kPlanes, kUnits, 1>(levels, pair_levels, pair_activations, has_second(p));
     }
     if (p >= 1 && p - 1 < pairs) {
       const std::int64_t stored = p - 1;
@@ -235,31 +245,37 @@ LLAMA4_AMX void tile_pass(const Levels& levels, std::int64_t k0, std::int64_t bl
   for (int r = 0; r < kRows; ++r) _mm512_storeu_ps(acc_rows + std::int64_t{r} * kAmxTokens, acc[r]);
 }
 
-// A laid-out slice holds block after block, each as 16 rows of kLevelBytes.
-constexpr std::int64_t kLaidOutBlockBytes = kRows * kLevelBytes;
-
-// Two consecutive blocks of a row's levels (64 bytes) to their places in a laid-out slice.
-LLAMA4_AMX __attribute__((always_inline)) inline void store_two(std::uint8_t* dst,
-                                                                __m512i two_blocks) {
-  _mm256_store_si256(reinterpret_cast<__m256i*>(dst), _mm512_castsi512_si256(two_blocks));
-  _mm256_store_si256(reinterpret_cast<__m256i*>(dst + kLaidOutBlockBytes),
-                     _mm512_extracti64x4_epi64(two_blocks, 1));
+// 64 bytes of a row's laid-out levels (two blocks of one unit, or one of two) to their places in
+// a laid-out slice.
+template <int kUnits>
+LLAMA4_AMX __attribute__((always_inline)) inline void store_levels(std::uint8_t* dst, __m512i v) {
+  if constexpr (kUnits == 2) {
+    _mm512_store_si512(dst, v);
+  } else {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(dst), _mm512_castsi512_si256(v));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(dst + Block<kUnits>::kLaidOutBytes),
+                       _mm512_extracti64x4_epi64(v, 1));
+  }
 }
 
-// out[k · kLaidOutBlockBytes + r · kLevelBytes …] = block k0 + k of rows r < rows as the tile unit
-// reads them (amx_unit), zeros for rows from `rows` on: 8-bit blocks as stored, 4-bit ones (16
-// bytes) as their low nibbles, then their high ones.
+// out[k · kLaidOutBytes + r · kLevelBytes …] = block k0 + k of rows r < rows as the tile unit
+// reads them (amx_unit), zeros for rows from `rows` on: 8-bit blocks as stored, each unit of a
+// 4-bit one (16 bytes) as its low nibbles, then its high ones.
+template <int kUnits>
 LLAMA4_AMX void lay_out_slice(int bits, const std::uint8_t* first_row, std::int64_t row_bytes,
                               int rows, std::int64_t k0, std::int64_t blocks, std::uint8_t* out) {
-  const std::int64_t bytes_per_block = kActivationBlock * bits / 8;
+  using Shape = Block<kUnits>;
+  const std::int64_t bytes_per_block = Shape::kInputs * bits / 8;
+  // Blocks of laid-out levels per 64 bytes.
+  constexpr std::int64_t kPerStore = 64 / Shape::kLevelBytes;
   const __m512i nibble = _mm512_set1_epi8(0x0F);
   // 128-bit lanes of (low, high): lane L of each, then lane L + 1 (permutex2var indices, 64-bit).
   const __m512i first_two = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
   const __m512i last_two = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
   for (int r = 0; r < kRows; ++r) {
-    std::uint8_t* dst = out + r * kLevelBytes;
+    std::uint8_t* dst = out + r * Shape::kLevelBytes;
     const std::uint8_t* src = first_row + std::min(r, rows - 1) * row_bytes + k0 * bytes_per_block;
-    // 64 bytes of the row at a time: 2 blocks of 8-bit levels, 4 of 4-bit ones.
+    // 64 bytes of the row at a time: 64 or 128 inputs.
     const std::int64_t per_chunk = 64 / bytes_per_block;
     for (std::int64_t k = 0; k < blocks; k += per_chunk) {
       const std::int64_t valid = std::min(per_chunk, blocks - k) * bytes_per_block;
@@ -268,13 +284,15 @@ LLAMA4_AMX void lay_out_slice(int bits, const std::uint8_t* first_row, std::int6
                                       : static_cast<__mmask64>((std::uint64_t{1} << valid) - 1);
       const __m512i packed = _mm512_maskz_loadu_epi8(mask, src + k * bytes_per_block);
       if (bits == 8) {
-        store_two(dst + k * kLaidOutBlockBytes, packed);
+        store_levels<kUnits>(dst + k * Shape::kLaidOutBytes, packed);
         continue;
       }
       const __m512i low = _mm512_and_si512(packed, nibble);
       const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
-      store_two(dst + k * kLaidOutBlockBytes, _mm512_permutex2var_epi64(low, first_two, high));
-      store_two(dst + (k + 2) * kLaidOutBlockBytes, _mm512_permutex2var_epi64(low, last_two, high));
+      store_levels<kUnits>(dst + k * Shape::kLaidOutBytes,
+                           _mm512_permutex2var_epi64(low, first_two, high));
+      store_levels<kUnits>(dst + (k + kPerStore) * Shape::kLaidOutBytes,
+                           _mm512_permutex2var_epi64(low, last_two, high));
     }
   }
 }
@@ -291,33 +309,29 @@ LLAMA4_AMX void transpose_sums(const float* acc_rows, std::int64_t n_tokens, flo
   }
 }
 
-#if !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-}  // namespace
-
-bool cpu_runs_amx_kernel() {
-  return amx::int8_usable();
-}
-
-LLAMA4_AMX void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
-                         std::int64_t group, const float* scales, const AmxTokenTiles& tiles,
-                         std::int64_t n_tokens, float* sums) {
+// amx_rows for blocks of kUnits units.
+template <int kUnits>
+LLAMA4_AMX void amx_rows_of(int bits, const std::uint8_t* first_row, std::int64_t row_bytes,
+                            int rows, std::int64_t group, const float* scales,
+                            const AmxTokenTiles& tiles, std::int64_t n_tokens, float* sums) {
+  using Shape = Block<kUnits>;
+  constexpr std::int64_t kSliceBlocks = Shape::kSliceBlocks;
   // Room for the stores of whole 64-byte chunks past a slice's last block.
-  alignas(64) thread_local std::uint8_t laid_out[(kSliceBlocks + 3) * kLaidOutBlockBytes];
+  alignas(64) thread_local std::uint8_t
+      laid_out[(kSliceBlocks + 4 / kUnits - 1) * Shape::kLaidOutBytes];
   thread_local std::vector<float> acc_rows;
   const std::int64_t token_tiles = (n_tokens + kAmxTokens - 1) / kAmxTokens;
   acc_rows.assign(static_cast<std::size_t>(token_tiles * kRows * kAmxTokens), 0.0f);
-  configure_tiles();
-  const std::int64_t bytes_per_block = kActivationBlock * bits / 8;
+  configure_tiles<kUnits>();
+  const std::int64_t bytes_per_block = Shape::kInputs * bits / 8;
   // 8-bit rows of a whole group are read where they lie.
   const bool in_place = bits == 8 && rows == kRows;
   for (std::int64_t k0 = 0; k0 < tiles.blocks; k0 += kSliceBlocks) {
     const std::int64_t blocks = std::min(kSliceBlocks, tiles.blocks - k0);
-    if (!in_place) lay_out_slice(bits, first_row, row_bytes, rows, k0, blocks, laid_out);
-    const Levels levels = in_place ? Levels{first_row + k0 * kLevelBytes, row_bytes, kLevelBytes}
-                                   : Levels{laid_out, kLevelBytes, kLaidOutBlockBytes};
+    if (!in_place) lay_out_slice<kUnits>(bits, first_row, row_bytes, rows, k0, blocks, laid_out);
+    const Levels levels =
+        in_place ? Levels{first_row + k0 * Shape::kLevelBytes, row_bytes, Shape::kLevelBytes}
+                 : Levels{laid_out, Shape::kLevelBytes, Shape::kLaidOutBytes};
     // The levels kSlicesAhead slices on, past the row's end those of the next row group. The
     // address is formed as an integer: it may lie past the matrix's end (a prefetch never faults).
     const std::int64_t ahead_block = k0 + kSlicesAhead * kSliceBlocks;
@@ -335,16 +349,36 @@ LLAMA4_AMX void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t r
           reinterpret_cast<const std::uint8_t*>(reinterpret_cast<std::uintptr_t>(first_row) +
                                                 static_cast<std::uintptr_t>(ahead_offset + begin));
       const std::int8_t* activations =
-          tiles.tile_levels(tile) + k0 * tiles.planes * kTokenBlockBytes;
-      with_planes(tiles.planes, [&](auto planes) {
-        tile_pass<decltype(planes)::value>(levels, k0, blocks, group, scales, activations,
-                                           tiles.tile_scales(tile) + k0 * kAmxTokens, ahead,
-                                           row_bytes, std::min(ahead_bytes, begin + share) - begin,
-                                           acc_rows.data() + tile * kRows * kAmxTokens);
+          tiles.tile_levels(tile) + k0 * tiles.planes * Shape::kTokenBytes;
+      with_one_or_two(tiles.planes, [&](auto planes) {
+        tile_pass<decltype(planes)::value, kUnits>(levels, k0, blocks, group, scales, activations,
+                                                   tiles.tile_scales(tile) + k0 * kAmxTokens, ahead,
+                                                   row_bytes,
+                                                   std::min(ahead_bytes, begin + share) - begin,
+                                                   acc_rows.data() + tile * kRows * kAmxTokens);
       });
     }
   }
   transpose_sums(acc_rows.data(), n_tokens, sums);
+}
+
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace
+
+bool cpu_runs_amx_kernel() {
+  return amx::int8_usable();
+}
+
+LLAMA4_AMX void amx_rows(int bits, const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
+                         std::int64_t group, const float* scales, const AmxTokenTiles& tiles,
+                         std::int64_t n_tokens, float* sums) {
+  with_one_or_two(tiles.block / kActivationUnit, [&](auto units) {
+    amx_rows_of<decltype(units)::value>(bits, first_row, row_bytes, rows, group, scales, tiles,
+                                        n_tokens, sums);
+  });
 }
 
 #else  // not x86-64 with GCC or Clang

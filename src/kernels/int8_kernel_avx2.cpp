@@ -74,13 +74,17 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline __m256i broadcast_quad(const s
   return _mm256_set1_epi32(quad);
 }
 
+// Quads of a block of kUnits units.
+template <int kBits, int kUnits>
+constexpr std::int64_t kBlockQuads = quads_per_unit(kBits) * kUnits;
+
 // acc[t] (the 8 rows' sums for token t) takes block `block`, whose quads are quads[0…kQuads):
-// the exact integer sums of its 32 inputs, then one float step.
-template <int kBits, int kPlanes, int kTokens>
+// the exact integer sums of its inputs, then one float step.
+template <int kBits, int kPlanes, int kUnits, int kTokens>
 LLAMA4_AVX2 __attribute__((always_inline)) inline void block_step(
     const __m256i* quads, std::int64_t block, const Activations& a, std::int64_t t0,
     __m256 weight_scales, __m256 (&acc)[kTokens]) {
-  constexpr std::int64_t kQuads = quads_per_block(kBits);
+  constexpr std::int64_t kQuads = kBlockQuads<kBits, kUnits>;
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   __m256i isum[kTokens];
   for (int t = 0; t < kTokens; ++t) isum[t] = _mm256_setzero_si256();
@@ -92,7 +96,7 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline void block_step(
       const __m256i high = _mm256_and_si256(_mm256_srli_epi16(quads[j], 4), nibble);
       for (int t = 0; t < kTokens; ++t) {
         const std::int8_t* act =
-            a.plane_levels(plane, t0 + t) + block * kActivationBlock + j * inputs_per_quad(kBits);
+            a.plane_levels(plane, t0 + t) + block * a.block + j * inputs_per_quad(kBits);
         const __m256i odd = kBits == 4 ? broadcast_quad(act + 4) : low;
         isum[t] = _mm256_add_epi32(isum[t], quad_sums<kBits>(low, high, broadcast_quad(act), odd));
       }
@@ -105,21 +109,21 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline void block_step(
   }
 }
 
-// The 8 rows' scales of block `block`'s weight group.
+// The 8 rows' scales of the weight group of block `block` (of `inputs` inputs).
 LLAMA4_AVX2 __attribute__((always_inline)) inline __m256 block_scales_of(const float* scales,
                                                                          std::int64_t block,
+                                                                         std::int64_t inputs,
                                                                          std::int64_t group) {
-  return _mm256_loadu_ps(scales + block * kActivationBlock / group * kGroupRows);
+  return _mm256_loadu_ps(scales + block * inputs / group * kGroupRows);
 }
 
-// v[j] = quad j of the 32-byte chunk at byte c of each row of the group (`valid` bytes of it;
-// rows from `rows` on and bytes past `valid` read as zeros), asking for the same bytes of the
-// next group.
+// v[j] (j < 8) = quad j of the 32-byte chunk at byte c of each row of the group (`valid` bytes
+// of it; rows from `rows` on and bytes past `valid` read as zeros), asking for the same bytes of
+// the next group.
 LLAMA4_AVX2 __attribute__((always_inline)) inline void load_chunk(const std::uint8_t* first_row,
                                                                   std::int64_t row_bytes, int rows,
                                                                   std::int64_t c,
-                                                                  std::int64_t valid,
-                                                                  __m256i (&v)[kGroupRows]) {
+                                                                  std::int64_t valid, __m256i* v) {
   for (int r = 0; r < kGroupRows; ++r) {
     const std::uint8_t* p = first_row + std::min(r, rows - 1) * row_bytes + c;
     prefetch_to_l2(p, kGroupRows * row_bytes);
@@ -133,44 +137,49 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline void load_chunk(const std::uin
       v[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(tail));
     }
   }
-  transpose8(v);
+  transpose8(*reinterpret_cast<__m256i(*)[kGroupRows]>(v));
 }
 
 // sums[t · 8 + r] (row r of the group, token t0 + t) += the blocks [k0, k0 + blocks) of the
 // panel, in order, with `scales` holding each weight group's 8 row scales.
-template <int kBits, int kPlanes, int kTokens>
+template <int kBits, int kPlanes, int kUnits, int kTokens>
 LLAMA4_AVX2 void avx2_tile(const __m256i* panel, std::int64_t k0, std::int64_t blocks,
                            std::int64_t group, const float* scales, const Activations& a,
                            std::int64_t t0, float* sums) {
-  constexpr std::int64_t kQuads = quads_per_block(kBits);
+  constexpr std::int64_t kQuads = kBlockQuads<kBits, kUnits>;
   __m256 acc[kTokens];
   for (std::int64_t t = 0; t < kTokens; ++t) acc[t] = _mm256_loadu_ps(sums + t * kGroupRows);
   for (std::int64_t k = 0; k < blocks; ++k)
-    block_step<kBits, kPlanes, kTokens>(panel + k * kQuads, k0 + k, a, t0,
-                                        block_scales_of(scales, k0 + k, group), acc);
+    block_step<kBits, kPlanes, kUnits, kTokens>(
+        panel + k * kQuads, k0 + k, a, t0, block_scales_of(scales, k0 + k, a.block, group), acc);
   for (std::int64_t t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
 
 // Decoding (at most kTileTokens tokens): sums[t · 8 + r] = the whole rows' block sums, the quads
-// going from the transpose straight into the dot products, chunk by chunk.
-template <int kBits, int kPlanes, int kTokens>
+// going from the transpose straight into the dot products, a step of whole chunks and whole
+// blocks at a time (a 64-input block of 8-bit rows spans two chunks).
+template <int kBits, int kPlanes, int kUnits, int kTokens>
 LLAMA4_AVX2 void avx2_decode_group(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
                                    std::int64_t group, const float* scales, const Activations& a,
                                    float* sums) {
-  constexpr std::int64_t kQuads = quads_per_block(kBits);
+  constexpr std::int64_t kQuads = kBlockQuads<kBits, kUnits>;
   constexpr std::int64_t kBlockBytes = kQuads * 4;
-  constexpr std::int64_t kBlocksPerChunk = kChunk / kBlockBytes;
+  constexpr std::int64_t kStep = std::max(kChunk, kBlockBytes);
+  constexpr std::int64_t kBlocksPerStep = kStep / kBlockBytes;
   __m256 acc[kTokens];
   for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_ps();
-  for (std::int64_t c = 0; c < row_bytes; c += kChunk) {
-    const std::int64_t valid = std::min(kChunk, row_bytes - c);
-    __m256i v[kGroupRows];
-    load_chunk(first_row, row_bytes, rows, c, valid, v);
+  for (std::int64_t c = 0; c < row_bytes; c += kStep) {
+    const std::int64_t valid = std::min(kStep, row_bytes - c);
+    __m256i v[kStep / 4];
+    for (std::int64_t h = 0; h < kStep / kChunk; ++h)
+      load_chunk(first_row, row_bytes, rows, c + h * kChunk,
+                 std::clamp<std::int64_t>(valid - h * kChunk, 0, kChunk), v + h * kGroupRows);
     const std::int64_t first_block = c / kBlockBytes, blocks = valid / kBlockBytes;
-    for (std::int64_t b = 0; b < kBlocksPerChunk; ++b)
+    for (std::int64_t b = 0; b < kBlocksPerStep; ++b)
       if (b < blocks)
-        block_step<kBits, kPlanes, kTokens>(v + b * kQuads, first_block + b, a, 0,
-                                            block_scales_of(scales, first_block + b, group), acc);
+        block_step<kBits, kPlanes, kUnits, kTokens>(
+            v + b * kQuads, first_block + b, a, 0,
+            block_scales_of(scales, first_block + b, a.block, group), acc);
   }
   for (std::int64_t t = 0; t < kTokens; ++t) _mm256_storeu_ps(sums + t * kGroupRows, acc[t]);
 }
@@ -225,7 +234,7 @@ struct GroupScratch {
 };
 
 // The 8 (or `rows`) rows from r0 of the block, for every token.
-template <int kBits, int kPlanes>
+template <int kBits, int kPlanes, int kUnits>
 LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t block_row0,
                             std::int64_t r0, int rows, const Activations& a, std::int64_t n_tokens,
                             float* y, GroupScratch& s) {
@@ -239,23 +248,22 @@ LLAMA4_AVX2 void avx2_group(const Matrix& w, const RowBlock& block, std::int64_t
       block, r0, rows, [&](std::int64_t r) { return block.row_biases(r); }, s.biases.data());
   s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
   const std::uint8_t* first_row = block.row(r0);
-  const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
+  const std::int64_t bytes_per_block = a.block * kBits / 8;
   if (n_tokens <= kTileTokens) {
     with_tokens<kTileTokens>(n_tokens, [&](auto k) {
-      avx2_decode_group<kBits, kPlanes, decltype(k)::value>(first_row, block.row_bytes, rows, group,
-                                                            s.scales.data(), a, s.sums.data());
+      avx2_decode_group<kBits, kPlanes, kUnits, decltype(k)::value>(
+          first_row, block.row_bytes, rows, group, s.scales.data(), a, s.sums.data());
     });
   } else {
     for (std::int64_t s0 = 0; s0 < block.row_bytes; s0 += kSliceBytes) {
       const std::int64_t bytes = std::min(kSliceBytes, block.row_bytes - s0);
       for (std::int64_t c = 0; c < bytes; c += kChunk) {
-        __m256i v[kGroupRows];
-        load_chunk(first_row, block.row_bytes, rows, s0 + c, std::min(kChunk, bytes - c), v);
-        for (int j = 0; j < kGroupRows; ++j) _mm256_store_si256(s.panel + c / 4 + j, v[j]);
+        load_chunk(first_row, block.row_bytes, rows, s0 + c, std::min(kChunk, bytes - c),
+                   s.panel + c / 4);
       }
       for (std::int64_t t = 0; t < n_tokens; t += kPromptTileTokens)
         with_tokens<kPromptTileTokens>(n_tokens - t, [&](auto k) {
-          avx2_tile<kBits, kPlanes, decltype(k)::value>(
+          avx2_tile<kBits, kPlanes, kUnits, decltype(k)::value>(
               s.panel, s0 / bytes_per_block, bytes / bytes_per_block, group, s.scales.data(), a, t,
               s.sums.data() + t * kGroupRows);
         });
@@ -280,12 +288,14 @@ void avx2_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::
   thread_local GroupScratch scratch;
   for (std::int64_t r = 0; r < count; r += kGroupRows) {
     const int rows = static_cast<int>(std::min<std::int64_t>(kGroupRows, count - r));
-    with_planes(a.planes, [&](auto planes) {
-      constexpr int kPlanes = decltype(planes)::value;
-      if (w.quant.bits == 4)
-        avx2_group<4, kPlanes>(w, block, row0, r, rows, a, n_tokens, y, scratch);
-      else
-        avx2_group<8, kPlanes>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+    with_one_or_two(a.planes, [&](auto planes) {
+      with_one_or_two(a.units_per_block(), [&](auto units) {
+        constexpr int kPlanes = decltype(planes)::value, kUnits = decltype(units)::value;
+        if (w.quant.bits == 4)
+          avx2_group<4, kPlanes, kUnits>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+        else
+          avx2_group<8, kPlanes, kUnits>(w, block, row0, r, rows, a, n_tokens, y, scratch);
+      });
     });
   }
 }

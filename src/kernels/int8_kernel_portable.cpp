@@ -31,16 +31,17 @@ float portable_row_token(const Matrix& w, const RowBlock& block, std::int64_t r,
   const float* scales = block.row_scales(r);
   const float* block_scales = a.token_scales(t);
   float acc = 0.0f;
+  const std::int64_t quads = a.block / inputs_per_quad(kBits);  // per block
   for (std::int64_t k = 0; k < a.blocks; ++k) {
     std::int32_t sum = 0;
     for (int plane = 0; plane < a.planes; ++plane) {
       const std::int8_t* levels = a.plane_levels(plane, t);
       sum *= kPlaneRadix;  // 16-bit activations: the high plane's sum, then the low one's
-      for (std::int64_t q = 0; q < quads_per_block(kBits); ++q)
-        sum += quad_sum<kBits>(bytes + (k * quads_per_block(kBits) + q) * 4,
-                               levels + k * kActivationBlock + q * inputs_per_quad(kBits));
+      for (std::int64_t q = 0; q < quads; ++q)
+        sum += quad_sum<kBits>(bytes + (k * quads + q) * 4,
+                               levels + k * a.block + q * inputs_per_quad(kBits));
     }
-    const float scale = scales[k * kActivationBlock / group] * block_scales[k];
+    const float scale = scales[k * a.block / group] * block_scales[k];
     acc = std::fma(static_cast<float>(sum), scale, acc);
   }
   const float* biases = block.row_biases(r);

@@ -1,9 +1,10 @@
 // The AVX-512 VNNI int8-activation kernel (see int8_kernels.h): groups of 16 rows, one row per
 // 32-bit lane, over a panel of their quads. Each `vpdpbusd` adds, for all 16 rows, the products of
 // one quad of levels (unsigned) with a token's 4 activations of that quad (signed, broadcast);
-// 8 of them (8-bit rows; 4-bit rows: 4 quads, two nibbles each) cover a block of 32 inputs, whose
-// exact sums then take their one float step. A row group's bytes are transposed into the panel a
-// slice at a time (kSliceBytes of each row), and every token tile passes over the panel.
+// 8 of them (8-bit rows; 4-bit rows: 4 quads, two nibbles each) cover a unit of 32 inputs, and a
+// block's one or two units' exact sums then take their one float step. A row group's bytes are
+// transposed into the panel a slice at a time (kSliceBytes of each row), and every token tile
+// passes over the panel.
 //
 // It reads the rows' scales and biases where the checkpoint stores them (bf16, f16 or f32,
 // template parameter kScale), widening 16 at a time in registers and transposing them like the
@@ -176,21 +177,15 @@ LLAMA4_VNNI __attribute__((always_inline)) inline __m512i dot_with_broadcast(__m
   return _mm512_dpbusd_epi32(acc, levels, _mm512_set1_epi32(four));
 }
 
-// acc[t] (the 16 rows' sums for token t of a tile) takes a block whose quads are
-// quads[0…kQuads), with the tile's levels of the block in each plane at `levels[plane]` and its
-// block scales at `block_scales` (TokenTiles): the exact integer sums of its 32 inputs, then one
-// float step. 8 sums, 8 integer sums and the weights' temporaries fill the 32 registers.
-template <int kBits, int kPlanes, int kTokens>
-LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
-    const __m512i* quads, const std::int8_t* const (&levels)[kPlanes], const float* block_scales,
-    const __m512 weight_scales, __m512 (&acc)[kTokens]) {
-  constexpr std::int64_t kQuads = quads_per_block(kBits);
-  constexpr std::int64_t kUnit = TokenTiles::kUnitBytes;
-  // The levels each quad's activations meet: 8-bit quads as they are, 4-bit ones as their low
-  // nibbles (the quad's 4 even inputs), then their high ones (the 4 odd inputs).
-  constexpr std::int64_t kOperands = kBits == 4 ? 2 * kQuads : kQuads;
+// The levels a unit's activations meet (quads[0…quads_per_unit)): 8-bit quads as they are, 4-bit
+// ones as their low nibbles (the quad's 4 even inputs), then their high ones (the 4 odd inputs).
+template <int kBits>
+constexpr std::int64_t kUnitOperands = kBits == 4 ? 2 * quads_per_unit(4) : quads_per_unit(8);
+template <int kBits>
+LLAMA4_VNNI __attribute__((always_inline)) inline void unit_operands(
+    const __m512i* quads, __m512i (&operands)[kUnitOperands<kBits>]) {
+  constexpr std::int64_t kQuads = quads_per_unit(kBits);
   const __m512i nibble = _mm512_set1_epi8(0x0F);
-  __m512i operands[kOperands];
 #pragma GCC unroll 8
   for (std::int64_t j = 0; j < kQuads; ++j) {
     if constexpr (kBits == 4) {
@@ -200,6 +195,20 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
       operands[j] = quads[j];
     }
   }
+}
+
+// acc[t] (the 16 rows' sums for token t of a tile) takes a block of kUnits units whose quads are
+// quads[0…), with the tile's levels of the block in each plane at `levels[plane]` and its block
+// scales at `block_scales` (TokenTiles): the exact integer sums of its inputs, then one float step.
+// 8 sums, 8 integer sums and a unit's operands fill the 32 registers. (16-bit activations split a
+// 4-bit unit's nibbles once per plane: holding both units' operands would not fit.)
+template <int kBits, int kPlanes, int kUnits, int kTokens>
+LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
+    const __m512i* quads, const std::int8_t* const (&levels)[kPlanes], const float* block_scales,
+    const __m512 weight_scales, __m512 (&acc)[kTokens]) {
+  constexpr std::int64_t kUnit = TokenTiles::kUnitBytes;
+  constexpr std::int64_t kOperands = kUnitOperands<kBits>;
+  __m512i operands[kOperands];
   __m512i isum[kTokens];
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) isum[t] = _mm512_setzero_si512();
@@ -208,12 +217,18 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
     if (plane > 0)  // 16-bit activations: the high plane's sums times 256, then the low plane's
 #pragma GCC unroll 8
       for (int t = 0; t < kTokens; ++t) isum[t] = _mm512_slli_epi32(isum[t], kPlaneShift);
+#pragma GCC unroll 2
+    for (int u = 0; u < kUnits; ++u) {
+      if (kUnits > 1 || plane == 0)
+        unit_operands<kBits>(quads + u * quads_per_unit(kBits), operands);
+      const std::int8_t* unit_levels = levels[plane] + u * kOperands * kUnit;
 #pragma GCC unroll 8
-    for (std::int64_t j = 0; j < kOperands; ++j)
+      for (std::int64_t j = 0; j < kOperands; ++j)
 #pragma GCC unroll 8
-      for (int t = 0; t < kTokens; ++t)
-        isum[t] = dot_with_broadcast(isum[t], operands[j],
-                                     levels[plane] + j * kUnit + std::int64_t{4} * t);
+        for (int t = 0; t < kTokens; ++t)
+          isum[t] = dot_with_broadcast(isum[t], operands[j],
+                                       unit_levels + j * kUnit + std::int64_t{4} * t);
+    }
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) {
@@ -222,21 +237,23 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
   }
 }
 
-// The 16 rows' scales of block `block`'s weight group.
+// The 16 rows' scales of the weight group of block `block` (of `inputs` inputs).
 LLAMA4_VNNI __attribute__((always_inline)) inline __m512 block_scales_of(const float* scales,
                                                                          std::int64_t block,
+                                                                         std::int64_t inputs,
                                                                          std::int64_t group) {
-  return _mm512_loadu_ps(scales + block * kActivationBlock / group * kGroupRows);
+  return _mm512_loadu_ps(scales + block * inputs / group * kGroupRows);
 }
 
 // sums[t · 16 + r] (row r of the group, token t0 + t) += the blocks [k0, k0 + blocks) of the
 // panel, in order, with `scales` holding each weight group's 16 row scales; t0 starts a tile.
-template <int kBits, int kPlanes, int kTokens>
+template <int kBits, int kPlanes, int kUnits, int kTokens>
 LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t blocks,
                            std::int64_t group, const float* scales, const TokenTiles& tiles,
                            std::int64_t t0, float* sums) {
-  constexpr std::int64_t kQuads = quads_per_block(kBits);
-  constexpr std::int64_t kBlockBytes = kActivationBlock / 4 * TokenTiles::kUnitBytes;
+  constexpr std::int64_t kInputs = kUnits * kActivationUnit;  // of a block
+  constexpr std::int64_t kQuads = kInputs / inputs_per_quad(kBits);
+  constexpr std::int64_t kBlockBytes = kInputs / 4 * TokenTiles::kUnitBytes;
   const std::int64_t tile = t0 / kVnniPromptTile;
   const float* block_scales = tiles.tile_scales(tile);
   __m512 acc[kTokens];
@@ -246,9 +263,9 @@ LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t b
     const std::int8_t* levels[kPlanes];
     for (int plane = 0; plane < kPlanes; ++plane)
       levels[plane] = tiles.tile_plane_levels(plane, tile) + (k0 + k) * kBlockBytes;
-    block_step<kBits, kPlanes, kTokens>(panel + k * kQuads, levels,
-                                        block_scales + (k0 + k) * kVnniPromptTile,
-                                        block_scales_of(scales, k0 + k, group), acc);
+    block_step<kBits, kPlanes, kUnits, kTokens>(
+        panel + k * kQuads, levels, block_scales + (k0 + k) * kVnniPromptTile,
+        block_scales_of(scales, k0 + k, kInputs, group), acc);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + std::int64_t{t} * kGroupRows, acc[t]);
@@ -261,13 +278,13 @@ struct ScalesAhead {
 };
 
 // Reduces the 16 rows' lane sums of a 64-byte chunk (s[r]: lane m over bytes 4m…4m+3 of row r)
-// to one vector per block of the chunk, lane r holding row r's block sum. Integer adds are exact,
+// to one vector per unit of the chunk, lane r holding row r's unit sum. Integer adds are exact,
 // so any order gives the sums the panel's dot products give; this one takes half the shuffles of
 // a transpose: pairs of rows, then quads of rows, interleave their lanes as they add, and a
 // 128-bit lane then holds 4 rows' sums over 4 lanes of the chunk.
 template <int kBits>
-LLAMA4_VNNI __attribute__((always_inline)) inline void block_sums(
-    const __m512i (&s)[kGroupRows], __m512i (&blocks)[kChunk / 4 / quads_per_block(kBits)]) {
+LLAMA4_VNNI __attribute__((always_inline)) inline void unit_sums(
+    const __m512i (&s)[kGroupRows], __m512i (&units)[kChunk / 4 / quads_per_unit(kBits)]) {
   __m512i pairs[8], quads[4];
   for (std::int64_t i = 0; i < 8; ++i)
     pairs[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2 * i], s[2 * i + 1]),
@@ -275,32 +292,33 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void block_sums(
   for (std::int64_t i = 0; i < 4; ++i)
     quads[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(pairs[2 * i], pairs[2 * i + 1]),
                                 _mm512_unpackhi_epi64(pairs[2 * i], pairs[2 * i + 1]));
-  if constexpr (kBits == 4) {  // a block is a 128-bit lane: gather lane k of the four
+  if constexpr (kBits == 4) {  // a unit is a 128-bit lane: gather lane k of the four
     const __m512i low01 = _mm512_shuffle_i32x4(quads[0], quads[1], 0x44);
     const __m512i high01 = _mm512_shuffle_i32x4(quads[0], quads[1], 0xEE);
     const __m512i low23 = _mm512_shuffle_i32x4(quads[2], quads[3], 0x44);
     const __m512i high23 = _mm512_shuffle_i32x4(quads[2], quads[3], 0xEE);
-    blocks[0] = _mm512_shuffle_i32x4(low01, low23, 0x88);
-    blocks[1] = _mm512_shuffle_i32x4(low01, low23, 0xDD);
-    blocks[2] = _mm512_shuffle_i32x4(high01, high23, 0x88);
-    blocks[3] = _mm512_shuffle_i32x4(high01, high23, 0xDD);
-  } else {  // a block is two 128-bit lanes: add them, then gather
+    units[0] = _mm512_shuffle_i32x4(low01, low23, 0x88);
+    units[1] = _mm512_shuffle_i32x4(low01, low23, 0xDD);
+    units[2] = _mm512_shuffle_i32x4(high01, high23, 0x88);
+    units[3] = _mm512_shuffle_i32x4(high01, high23, 0xDD);
+  } else {  // a unit is two 128-bit lanes: add them, then gather
     const __m512i rows0_7 = _mm512_add_epi32(_mm512_shuffle_i32x4(quads[0], quads[1], 0x88),
                                              _mm512_shuffle_i32x4(quads[0], quads[1], 0xDD));
     const __m512i rows8_15 = _mm512_add_epi32(_mm512_shuffle_i32x4(quads[2], quads[3], 0x88),
                                               _mm512_shuffle_i32x4(quads[2], quads[3], 0xDD));
-    blocks[0] = _mm512_shuffle_i32x4(rows0_7, rows8_15, 0x88);
-    blocks[1] = _mm512_shuffle_i32x4(rows0_7, rows8_15, 0xDD);
+    units[0] = _mm512_shuffle_i32x4(rows0_7, rows8_15, 0x88);
+    units[1] = _mm512_shuffle_i32x4(rows0_7, rows8_15, 0xDD);
   }
 }
 
 // Decoding (at most kTileTokens tokens): sums[t · 16 + r] = the result for token t of the row
 // `lane_bytes` · r bytes after first_row, for r < rows (the block steps, then the bias term). Each
 // row meets a token's activations of a chunk in one (8-bit) or two (4-bit) dot products straight
-// from memory; block_sums turns the 16 rows' lane sums into the per-block vectors of the panel's
-// order, and the sums stay in registers throughout. Each row asks for the bytes 16 lanes on: those
-// of the next group of the same shape (decode_order). Meanwhile the next group's scales are
-// transposed (`pending`) and the one after it asked for (`ahead`).
+// from memory; unit_sums turns the 16 rows' lane sums into the per-unit vectors of the panel's
+// order, a block's one or two of them are added, and the sums stay in registers throughout. Each
+// row asks for the bytes 16 lanes on: those of the next group of the same shape (decode_order).
+// Meanwhile the next group's scales are transposed (`pending`) and the one after it asked for
+// (`ahead`).
 template <int kBits, int kPlanes, DType kScale, int kTokens>
 LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* first_row,
                                    std::int64_t row_bytes, std::int64_t lane_bytes, int rows,
@@ -309,8 +327,9 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
   const std::int64_t group = q.group_size;
   const float* scales = own.scales.data();
   const float* biases = own.biases.data();
-  constexpr std::int64_t kBlockBytes = quads_per_block(kBits) * 4;
-  constexpr int kBlocksPerChunk = static_cast<int>(kChunk / kBlockBytes);
+  constexpr std::int64_t kUnitBytes = quads_per_unit(kBits) * 4;
+  constexpr int kUnitsPerChunk = static_cast<int>(kChunk / kUnitBytes);
+  const std::int64_t units = a.units_per_block(), block_bytes = units * kUnitBytes;
   alignas(64) static constexpr std::int32_t kEvenQuads[16] = {0,  2,  4,  6,  8,  10, 12, 14,
                                                               16, 18, 20, 22, 24, 26, 28, 30};
   const __m512i even_quads = _mm512_load_si512(kEvenQuads);
@@ -343,7 +362,7 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
     }
     const auto row_mask =
         valid == kChunk ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << valid) - 1);
-    const std::int64_t first_block = c / kBlockBytes, blocks = valid / kBlockBytes;
+    const std::int64_t first_block = c / block_bytes, blocks = valid / block_bytes;
     for (int t = 0; t < kTokens; ++t) {
       // The token's activations of the chunk in each plane, as the dot products meet them.
       __m512i act_low[kPlanes], act_high[kPlanes];
@@ -385,16 +404,20 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
         }
         lane_sums[r] = sum;
       }
-      __m512i by_block[kBlocksPerChunk];
-      block_sums<kBits>(lane_sums, by_block);
+      __m512i by_block[kUnitsPerChunk];  // the first kUnitsPerChunk / units are blocks
+      unit_sums<kBits>(lane_sums, by_block);
+      if (units == 2)
+        for (int b = 0; b < kUnitsPerChunk / 2; ++b)
+          by_block[b] = _mm512_add_epi32(by_block[2 * b], by_block[2 * b + 1]);
       const float* block_scales = a.token_scales(t);
 #pragma GCC unroll 4
-      for (int b = 0; b < kBlocksPerChunk; ++b) {
+      for (int b = 0; b < kUnitsPerChunk; ++b) {
         if (b >= blocks) break;
         const std::int64_t block = first_block + b;
-        const __m512 scale = _mm512_mul_ps(block_scales_of(scales, block, group),
+        const __m512i sum = by_block[b];
+        const __m512 scale = _mm512_mul_ps(block_scales_of(scales, block, a.block, group),
                                            _mm512_set1_ps(block_scales[block]));
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(by_block[b]), scale, acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[t]);
       }
     }
   }
@@ -481,19 +504,19 @@ struct GroupScratch {
 
 // A prompt's integer sums and float steps for rows [row0, row0 + rows) (at most 16) and every
 // token, slice by slice of their panel.
-template <int kBits, int kPlanes>
+template <int kBits, int kPlanes, int kUnits>
 void vnni_prompt_sums(const std::uint8_t* first_row, std::int64_t row_bytes, int rows,
                       std::int64_t group, const float* scales, const TokenTiles& tiles,
                       std::int64_t n_tokens, float* sums, __m512i* panel) {
-  const std::int64_t bytes_per_block = kActivationBlock * kBits / 8;
+  const std::int64_t bytes_per_block = kUnits * kActivationUnit * kBits / 8;
   for (std::int64_t s0 = 0; s0 < row_bytes; s0 += kSliceBytes) {
     const std::int64_t bytes = std::min(kSliceBytes, row_bytes - s0);
     build_panel(first_row, row_bytes, rows, s0, bytes, panel);
     for (std::int64_t t = 0; t < n_tokens; t += kVnniPromptTile)
       with_tokens<kVnniPromptTile>(n_tokens - t, [&](auto k) {
-        vnni_tile<kBits, kPlanes, decltype(k)::value>(panel, s0 / bytes_per_block,
-                                                      bytes / bytes_per_block, group, scales, tiles,
-                                                      t, sums + t * kGroupRows);
+        vnni_tile<kBits, kPlanes, kUnits, decltype(k)::value>(
+            panel, s0 / bytes_per_block, bytes / bytes_per_block, group, scales, tiles, t,
+            sums + t * kGroupRows);
       });
   }
 }
@@ -518,8 +541,11 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
     amx_rows(kBits, first_row, row_bytes, rows, q.group_size, own.scales.data(), *amx_tiles,
              n_tokens, s.sums.data());
   else
-    vnni_prompt_sums<kBits, kPlanes>(first_row, row_bytes, rows, q.group_size, own.scales.data(),
-                                     *tiles, n_tokens, s.sums.data(), s.panel);
+    with_one_or_two(a.units_per_block(), [&](auto units) {
+      vnni_prompt_sums<kBits, kPlanes, decltype(units)::value>(
+          first_row, row_bytes, rows, q.group_size, own.scales.data(), *tiles, n_tokens,
+          s.sums.data(), s.panel);
+    });
   add_bias_terms(own.biases.data(), groups, a, n_tokens, s.sums.data());
   store_group(s.sums.data(), n_tokens, rows, 1, w.out_features, y + row0);
 }
@@ -612,7 +638,7 @@ bool cpu_runs_vnni_kernel() {
 void vnni_block(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                 const TokenTiles* tiles, const AmxTokenTiles* amx_tiles, std::int64_t n_tokens,
                 float* y) {
-  with_planes(a.planes, [&](auto planes) {
+  with_one_or_two(a.planes, [&](auto planes) {
     constexpr int kPlanes = decltype(planes)::value;
     if (w.quant.bits == 4)
       return block_for_bits<4, kPlanes>(w, row0, count, a, tiles, amx_tiles, n_tokens, y);

@@ -4,18 +4,21 @@
 // int8_activations.h; each kernel lives in a file of its own (int8_kernel_*.cpp).
 //
 // The order, for one output row and one token (int8_kernel_portable.cpp spells it out):
-//   acc  = 0;  for each block k of 32 inputs, in order:  acc  = fma(Σ_{j∈k} q_j·a_j, s_g·d_k, acc)
+//   acc  = 0;  for each block k of inputs, in order:     acc  = fma(Σ_{j∈k} q_j·a_j, s_g·d_k, acc)
 //   bias = 0;  for each weight group g, in order:         bias = fma(b_g, Σ_{j∈g} x_j, bias)
 //   y = acc + bias
 // with weight levels q, the group scale s_g of block k's group and bias b_g, int8 activations a
-// and their block scale d_k. The integer sums are exact, so a kernel may form them any way it
-// likes; the float steps are sequential per (row, token), so the SIMD kernels hold one row per
-// lane: the rows of a row group (16 for AVX-512, 8 for AVX2) move through the blocks together,
-// and each lane's integer sum covers all 32 inputs of a block before its one float step. An
+// and their block scale d_k; a block is activation_block(group size) inputs, 32 or 64. The
+// integer sums are exact, so a kernel may form them any way it likes; the float steps are
+// sequential per (row, token), so the SIMD kernels hold one row per lane: the rows of a row group
+// (16 for AVX-512, 8 for AVX2) move through the blocks together, and each lane's integer sum
+// covers every input of a block before its one float step. An
 // earlier order kept 4 or 8 inputs per lane and so needed a float step per 64 bytes of weights
 // and token; it held prompts near a fifth of the int8 peak.
 //
-// The SIMD kernels transpose a row group's packed bytes in 4-byte units ("quads": 4 levels of an
+// The layouts are made of units of kActivationUnit (32) inputs, a 64-input block being two of them
+// side by side. The SIMD kernels transpose a row group's packed bytes in 4-byte units ("quads": 4
+// levels of an
 // 8-bit row, 8 of a 4-bit row) into a panel whose vector j holds quad j of every row of the
 // group. A 4-bit quad holds inputs 8j…8j+7, the even ones in its low nibbles and the odd ones in
 // its high nibbles, so the activations of 4-bit rows are stored per 8 inputs as the 4 even ones
@@ -49,12 +52,12 @@ inline constexpr std::int64_t kRowsPerBlock = 48;
 // while every token tile passes over it.
 inline constexpr std::int64_t kSliceBytes = 1024;
 
-// Inputs per quad (4 bytes of `bits`-bit levels), and quads per block of kActivationBlock inputs.
+// Inputs per quad (4 bytes of `bits`-bit levels), and quads per unit of kActivationUnit inputs.
 constexpr std::int64_t inputs_per_quad(int bits) {
   return 4 * 8 / bits;
 }
-constexpr std::int64_t quads_per_block(int bits) {
-  return kActivationBlock / inputs_per_quad(bits);
+constexpr std::int64_t quads_per_unit(int bits) {
+  return kActivationUnit / inputs_per_quad(bits);
 }
 
 // Where input j of a token lies in its quad-ordered activations (see above).
@@ -71,11 +74,12 @@ void with_tokens(std::int64_t tokens, Body&& body) {
   body(std::integral_constant<int, kMax>{});
 }
 
-// Calls body(std::integral_constant<int, planes>{}) for planes = 1 or 2 (int8 or 16-bit
-// activations, see Activations), so that each is an instantiation of its own.
+// Calls body(std::integral_constant<int, n>{}) for n = 1 or 2 — the planes of the activations
+// (int8 or 16-bit, see Activations) or the units of a block — so that each is an instantiation of
+// its own.
 template <typename Body>
-void with_planes(int planes, Body&& body) {
-  if (planes == 2) return body(std::integral_constant<int, 2>{});
+void with_one_or_two(std::int64_t n, Body&& body) {
+  if (n == 2) return body(std::integral_constant<int, 2>{});
   body(std::integral_constant<int, 1>{});
 }
 
@@ -89,11 +93,12 @@ void with_planes(int planes, Body&& body) {
 // one. Twice the dot products for 2^15 in place of 2^7 levels per block.
 struct Activations {
   std::int64_t in = 0, blocks = 0, groups = 0;
-  int planes = 1;                       // 1: int8 activations; 2: 16-bit ones
-  std::vector<std::int8_t> levels;      // [tokens, in]: the levels, or their high bytes
-  std::vector<std::int8_t> low_levels;  // [tokens, in] with two planes: the low bytes
-  std::vector<float> block_scales;      // [tokens, blocks]
-  std::vector<float> group_sums;        // [tokens, groups]
+  std::int64_t block = kActivationUnit;  // inputs per block: activation_block(group size)
+  int planes = 1;                        // 1: int8 activations; 2: 16-bit ones
+  std::vector<std::int8_t> levels;       // [tokens, in]: the levels, or their high bytes
+  std::vector<std::int8_t> low_levels;   // [tokens, in] with two planes: the low bytes
+  std::vector<float> block_scales;       // [tokens, blocks]
+  std::vector<float> group_sums;         // [tokens, groups]
 
   // Token t's levels of plane 0 (the levels, or the high bytes) or plane 1 (the low bytes).
   const std::int8_t* plane_levels(int plane, std::int64_t t) const {
@@ -101,6 +106,7 @@ struct Activations {
   }
   const float* token_scales(std::int64_t t) const { return block_scales.data() + t * blocks; }
   const float* token_sums(std::int64_t t) const { return group_sums.data() + t * groups; }
+  std::int64_t units_per_block() const { return block / kActivationUnit; }
 };
 
 // A prompt's activations regrouped for the VNNI kernel's tiles of kVnniPromptTile tokens: per
@@ -128,25 +134,25 @@ struct TokenTiles {
 void build_token_tiles(const Activations& a, std::int64_t n_tokens, TokenTiles& tiles);
 
 // A prompt's activations as the AMX kernel's second tile operand (int8_kernel_amx.cpp), per tile
-// of kAmxTokens tokens and per block: kActivationBlock / 4 rows of 64 bytes, row j holding each
-// token's 4 activations at positions 4j … 4j + 3 of the order in which the kernel lays out a
-// block's weight levels (amx_unit), then the tile's block scales. 16-bit activations keep a
-// block's two planes side by side, the high one first. Slots past the last token are zeros, so
-// every tile is whole.
+// of kAmxTokens tokens and per block: block / 4 rows of 64 bytes, row j holding each token's 4
+// activations at positions 4j … 4j + 3 of the order in which the kernel lays out a block's weight
+// levels (amx_unit), then the tile's block scales. 16-bit activations keep a block's two planes
+// side by side, the high one first. Slots past the last token are zeros, so every tile is whole.
 inline constexpr int kAmxTokens = 16;
 struct AmxTokenTiles {
   static constexpr std::int64_t kRowBytes = kAmxTokens * 4;
-  static constexpr std::int64_t kBlockBytes = kActivationBlock / 4 * kRowBytes;
-  std::int64_t blocks = 0;
+  static constexpr std::int64_t kUnitBytes = kActivationUnit / 4 * kRowBytes;
+  std::int64_t block = kActivationUnit, blocks = 0;
   int planes = 1;
-  // [tiles][blocks][planes][kActivationBlock / 4][kAmxTokens][4] from the first 64-byte boundary
-  // of `storage`, so that no tile row straddles two cache lines.
+  std::int64_t block_bytes() const { return block / kActivationUnit * kUnitBytes; }
+  // [tiles][blocks][planes][block / 4][kAmxTokens][4] from the first 64-byte boundary of
+  // `storage`, so that no tile row straddles two cache lines.
   std::vector<std::int8_t> storage;
   std::vector<float> scales;  // [tiles][blocks][kAmxTokens]
 
   std::int8_t* levels() { return line_aligned(storage.data()); }
   const std::int8_t* tile_levels(std::int64_t tile) const {
-    return line_aligned(storage.data()) + tile * blocks * planes * kBlockBytes;
+    return line_aligned(storage.data()) + tile * blocks * planes * block_bytes();
   }
   const float* tile_scales(std::int64_t tile) const {
     return scales.data() + tile * blocks * kAmxTokens;
@@ -159,26 +165,29 @@ struct AmxTokenTiles {
   }
 };
 
-// The AMX kernel lays out an 8-bit block's levels as stored and a 4-bit block's (16 bytes) as
-// the bytes' low nibbles, then their high nibbles: inputs 0, 2, …, 30, then 1, 3, …, 31. Row j of
-// a block's activation tile is then the 4-byte unit amx_unit(bits, j) of the block's quad-ordered
-// activations: for 4-bit rows, the even inputs of quad j (j < 4), or the odd ones of quad j - 4.
+// The AMX kernel lays out an 8-bit block's levels as stored and each unit of a 4-bit block (16
+// bytes) as the bytes' low nibbles, then their high nibbles: inputs 0, 2, …, 30, then 1, 3, …,
+// 31. Row j of a block's activation tile is then the 4 bytes amx_unit(bits, j) of the block's
+// quad-ordered activations: for 4-bit rows, in unit j / 8, the even inputs of its quad j % 8
+// (j % 8 < 4), or the odd ones of its quad j % 8 - 4.
 constexpr std::int64_t amx_unit(int bits, std::int64_t j) {
-  constexpr std::int64_t kHalf = kActivationBlock / 8;
-  return bits == 8 ? j : j < kHalf ? 2 * j : 2 * (j - kHalf) + 1;
+  constexpr std::int64_t kRowsPerUnit = kActivationUnit / 4, kHalf = kRowsPerUnit / 2;
+  const std::int64_t unit = j / kRowsPerUnit * kRowsPerUnit, k = j % kRowsPerUnit;
+  return bits == 8 ? j : unit + (k < kHalf ? 2 * k : 2 * (k - kHalf) + 1);
 }
 
 void build_amx_token_tiles(const Activations& a, std::int64_t n_tokens, int bits,
                            AmxTokenTiles& tiles);
 
-// Rounds one token's inputs x[in]: each block of kActivationBlock to int8 with scale max|x|/127
-// (to nearest, ties to even), stored in quad order for `bits`-bit rows (levels[in],
-// block_scales[in / kActivationBlock]), and the f32 sums of x per group of group_size inputs
+// Rounds one token's inputs x[in]: each block of `block` (activation_block) to int8 with scale
+// max|x|/127 (to nearest, ties to even), stored in quad order for `bits`-bit rows (levels[in],
+// block_scales[in / block]), and the f32 sums of x per group of group_size inputs
 // (group_sums[in / group_size]). Given `low_levels`, to 16 bits instead, with scale
 // max|x|/kMaxLevel16, as two planes (levels: the high bytes, low_levels: the low ones). A block
 // holding Inf or NaN gets a NaN scale and zero levels.
-void round_token(const float* x, std::int64_t in, int bits, int group_size, std::int8_t* levels,
-                 std::int8_t* low_levels, float* block_scales, float* group_sums);
+void round_token(const float* x, std::int64_t in, int bits, std::int64_t block, int group_size,
+                 std::int8_t* levels, std::int8_t* low_levels, float* block_scales,
+                 float* group_sums);
 
 // Consecutive output rows with their group scales and biases widened to f32 in one pass (rows
 // are contiguous in the checkpoint, so row r's scales start at r · groups), for the kernels that

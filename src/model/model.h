@@ -47,10 +47,11 @@ class InferenceState {
 };
 
 // The precision of activations entering weight products: f32 (exact); int8 or 16-bit integers per
-// block of 32 inputs for 4/8-bit weights (kernels/int8_activations.h); or bf16 for bf16 weights
-// (kernels/bf16_activations.h). The rounded forms are faster and approximate; other weights keep
-// f32 activations. kAuto is a request, not a precision: int16 where the model has 4/8-bit weights
-// and int16_activations_pay_off(), otherwise f32 (see Model::set_quantized_activations).
+// block of 64 (or 32) inputs for 4/8-bit weights (kernels/int8_activations.h); or bf16 for bf16
+// weights (kernels/bf16_activations.h). The rounded forms are faster and approximate; other
+// weights keep f32 activations. kAuto is a request, not a precision: int16 where the model has
+// 4/8-bit weights and int16_activations_pay_off(), otherwise f32 (see
+// Model::set_quantized_activations).
 enum class QuantizedActivations { kAuto, kF32, kInt8, kInt16, kBf16 };
 std::string_view quantized_activations_name(QuantizedActivations precision);
 std::optional<QuantizedActivations> quantized_activations_from_name(std::string_view name);

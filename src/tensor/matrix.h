@@ -18,9 +18,9 @@ struct QuantizedData {
   DType scale_dtype = DType::BF16;
   int bits = 0;  // 0: not quantized
   int group_size = 0;
-  // Products round the activations per block of 32 inputs (kernels/int8_activations.h) to int8
-  // (8) or to 16 bits (16): faster on CPUs with AVX-512 VNNI, at the cost of that rounding.
-  // 0: f32.
+  // Products round the activations per block of 64 or 32 inputs (kernels/int8_activations.h) to
+  // int8 (8) or to 16 bits (16): faster on CPUs with AVX-512 VNNI, at the cost of that rounding. 0:
+  // f32.
   int activation_bits = 0;
 };
 

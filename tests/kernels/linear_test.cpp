@@ -187,21 +187,23 @@ TEST(LinearTest, OtherBitWidthsGoThroughTheBlockedProduct) {
 // ---- int8 activations ----------------------------------------------------------------------
 
 // Scalar model of the integer-activation product (kernels/int8_activations.h), in double: per
-// block of 32 inputs, scale = max|x| / top (in f32, as specified; top = 127 for int8, 32512 for
-// 16-bit activations) and level = round-half-even(x / scale);
-// y = Σ_j level_j · scale_b(j) · q_j · s_g(j) + Σ_g b_g · Σ_{j∈g} x_j. Also returns Σ|terms|.
+// block of 64 inputs (32 where the group size is not a multiple of 64), scale = max|x| / top (in
+// f32, as specified; top = 127 for int8, 32512 for 16-bit activations) and level =
+// round-half-even(x / scale); y = Σ_j level_j · scale_b(j) · q_j · s_g(j) + Σ_g b_g · Σ_{j∈g} x_j.
+// Also returns Σ|terms|.
 std::pair<double, double> int8_model(const TestMatrix& t, const float* x, std::int64_t o) {
   const float top = t.m.quant.activation_bits == 16 ? 32512.0f : 127.0f;
   const std::int64_t in = t.m.in_features, group = t.m.quant.group_size, groups = in / group;
   const int bits = t.m.quant.bits;
   const std::int64_t words = in * bits / 32;
+  const std::int64_t block = group % 64 == 0 ? 64 : 32;
   double y = 0.0, magnitude = 0.0;
-  for (std::int64_t b = 0; b < in / kActivationBlock; ++b) {
+  for (std::int64_t b = 0; b < in / block; ++b) {
     float max_abs = 0.0f;
-    for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j)
+    for (std::int64_t j = b * block; j < (b + 1) * block; ++j)
       max_abs = std::max(max_abs, std::abs(x[j]));
     const float scale = max_abs / top;
-    for (std::int64_t j = b * kActivationBlock; j < (b + 1) * kActivationBlock; ++j) {
+    for (std::int64_t j = b * block; j < (b + 1) * block; ++j) {
       const double level = scale == 0.0f ? 0.0 : std::nearbyint(x[j] / scale);
       const std::size_t g = static_cast<std::size_t>(o * groups + j / group);
       const double term =

@@ -54,7 +54,8 @@ INTEGER_END_TO_END_TOLERANCE = {"int8": 0.08,    # measured 1.6-5.3% on the thre
                                 "int16": 1e-3}
 TOP_LEVEL = {"int8": 127, "int16": 127 * 256}   # activations round to [-top, top] per block
 INT16_TO_F32_TOLERANCE = 1e-3                     # int16 logits against the f32 reference
-ACTIVATION_BLOCK = 32                     # inputs sharing one activation scale
+WIDE_ACTIVATION_BLOCK = 64                # inputs sharing one activation scale where the
+NARROW_ACTIVATION_BLOCK = 32              # weight group is a multiple of 64, and otherwise
 ENGINE_TOLERANCE = 1e-4                   # engine vs numpy reference on the dequantized weights
 PREFIX = "language_model.model.layers.0."
 
@@ -162,14 +163,15 @@ class IntegerActivationLinear:
         x = np.asarray(x)
         x32 = x.astype(np.float32).reshape(-1, x.shape[-1])
         n, width = x32.shape
-        blocks = x32.reshape(n, width // ACTIVATION_BLOCK, ACTIVATION_BLOCK)
+        block = WIDE_ACTIVATION_BLOCK if self.group % WIDE_ACTIVATION_BLOCK == 0 else NARROW_ACTIVATION_BLOCK
+        blocks = x32.reshape(n, width // block, block)
         scale = np.abs(blocks).max(axis=-1) / np.float32(self.top)
         safe = np.where(scale == 0, np.float32(1), scale).astype(np.float32)
         rounded = np.where(scale[..., None] == 0, 0.0, np.rint(blocks / safe[..., None]))
         rounded = np.clip(rounded, -self.top, self.top)
         out = self.levels.shape[0]
-        products = np.einsum("nbj,obj->nob", rounded, self.levels.reshape(out, -1, ACTIVATION_BLOCK))
-        block_weight_scale = np.repeat(self.scales, self.group // ACTIVATION_BLOCK, axis=1)
+        products = np.einsum("nbj,obj->nob", rounded, self.levels.reshape(out, -1, block))
+        block_weight_scale = np.repeat(self.scales, self.group // block, axis=1)
         y = (products * scale.astype(np.float64)[:, None, :] * block_weight_scale[None]).sum(axis=-1)
         group_sums = x32.astype(np.float64).reshape(n, -1, self.group).sum(axis=-1)
         y += group_sums @ self.biases.T
