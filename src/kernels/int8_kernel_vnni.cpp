@@ -329,7 +329,8 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
   const float* biases = own.biases.data();
   constexpr std::int64_t kUnitBytes = quads_per_unit(kBits) * 4;
   constexpr int kUnitsPerChunk = static_cast<int>(kChunk / kUnitBytes);
-  const std::int64_t units = a.units_per_block(), block_bytes = units * kUnitBytes;
+  const std::int64_t units = a.units_per_block();
+  std::int64_t first_block = 0;  // of the chunk
   alignas(64) static constexpr std::int32_t kEvenQuads[16] = {0,  2,  4,  6,  8,  10, 12, 14,
                                                               16, 18, 20, 22, 24, 26, 28, 30};
   const __m512i even_quads = _mm512_load_si512(kEvenQuads);
@@ -362,7 +363,8 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
     }
     const auto row_mask =
         valid == kChunk ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << valid) - 1);
-    const std::int64_t first_block = c / block_bytes, blocks = valid / block_bytes;
+    // Divisions by constants: the chunk loop runs once per 16 rows and 64 bytes.
+    const std::int64_t blocks = units == 1 ? valid / kUnitBytes : valid / (2 * kUnitBytes);
     for (int t = 0; t < kTokens; ++t) {
       // The token's activations of the chunk in each plane, as the dot products meet them.
       __m512i act_low[kPlanes], act_high[kPlanes];
@@ -420,6 +422,7 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[t]);
       }
     }
+    first_block += blocks;
   }
   for (int t = 0; t < kTokens; ++t)
     _mm512_storeu_ps(sums + std::int64_t{t} * kGroupRows, _mm512_add_ps(acc[t], bias[t]));
