@@ -34,8 +34,8 @@ namespace llama4 {
 // Inputs sharing one activation scale (a block): 64 where the weight groups are a multiple of 64
 // inputs, else 32 (kActivationUnit, the layouts' unit). Each block costs the kernels one float
 // step per row and token, and the tile unit forms 64 inputs' sums in the time of 32, so the wider
-// block reads 4-bit prompts ~1.4 times as fast (docs/PERFORMANCE.md, AMX for int8 prompts); a
-// block never straddles two weight groups, whose scales differ.
+// block reads 4-bit prompts with 16-bit activations ~1.5 times as fast (docs/PERFORMANCE.md,
+// Wider activation blocks); a block never straddles two weight groups, whose scales differ.
 inline constexpr std::int64_t kActivationUnit = 32;
 inline constexpr std::int64_t kWideActivationBlock = 2 * kActivationUnit;
 constexpr std::int64_t activation_block(std::int64_t group_size) {
