@@ -3,9 +3,9 @@
 // multiplies the 16 rows' 64 (or 32) levels of a block (unsigned bytes, the first operand) by 16
 // tokens' activations of the block (signed bytes, the second operand, laid out once per call in
 // AmxTokenTiles): 16384 multiply-adds where `vpdpbusd` does 64, in the same time as the 8192 of
-// a 32-input block. The sums are exact integers, so they equal every
-// other kernel's, and the float steps that follow are the VNNI kernel's, in the same order: the
-// results are bit-identical. 16-bit activations take a tile product per plane of each block, and
+// a 32-input block. The sums are exact integers, so they equal every other kernel's, and the
+// float steps that follow are the VNNI kernel's, in the same order: the results are
+// bit-identical. 16-bit activations take a tile product per plane of each block, and
 // the float step forms the block's sum from the two (Activations in int8_kernels.h).
 //
 // The weights are the first operand so that 8-bit rows load into tiles straight from the

@@ -35,7 +35,7 @@ constexpr int kPromptTileTokens = 4;  // sums and temporaries within the 16 regi
 constexpr int kBiasTileTokens = 8;    // independent FMA chains of the bias term
 
 // v[r] (quads 0…7 of row r) becomes v[j] (quad j of rows 0…7).
-LLAMA4_AVX2 __attribute__((always_inline)) inline void transpose8(__m256i (&v)[8]) {
+LLAMA4_AVX2 __attribute__((always_inline)) inline void transpose8(__m256i* v) {
   __m256i t[8], u[8];
   for (std::size_t i = 0; i < 4; ++i) {
     t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
@@ -137,7 +137,7 @@ LLAMA4_AVX2 __attribute__((always_inline)) inline void load_chunk(const std::uin
       v[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(tail));
     }
   }
-  transpose8(*reinterpret_cast<__m256i(*)[kGroupRows]>(v));
+  transpose8(v);
 }
 
 // sums[t · 8 + r] (row r of the group, token t0 + t) += the blocks [k0, k0 + blocks) of the
