@@ -245,6 +245,9 @@ BENCHMARK_CAPTURE(run_int8_kernel, prefill_q4_int8_activations_vnni, Int8Kernel:
 BENCHMARK_CAPTURE(run_int8_kernel, prefill_q8_int8_activations_vnni, Int8Kernel::kVnni, 8,
                   kPrefillTokens)
     ->UseRealTime();
+BENCHMARK_CAPTURE(run_int8_kernel, prefill_q4_int16_activations_vnni, Int8Kernel::kVnni, 4,
+                  kPrefillTokens, 16)
+    ->UseRealTime();
 
 // Takes --avx2 out of the arguments; true when it was there.
 bool take_avx2_flag(int& argc, char** argv) {
