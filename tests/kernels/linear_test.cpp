@@ -336,6 +336,22 @@ TEST(Int8ActivationsTest, EveryKernelAgreesWithThePortableOneBitForBitAndTheBatc
         }
 }
 
+// A long prompt is taken in strips of tokens (1 MiB of rounded activations each): rows of 8192
+// inputs make strips of 64 tokens with 16-bit activations and 128 with int8 ones, so 259 tokens
+// end in a strip of 3, which takes the decoding path. Every token still gets what it gets alone.
+TEST(Int8ActivationsTest, LongPromptsTakeStripsOfTokensAndEachTokenGetsWhatItGetsAlone) {
+  constexpr std::int64_t kLongPrompt = 259, kWideRow = 8192;
+  std::mt19937 rng(13);
+  for (int activation_bits : kActivationBits) {
+    TestMatrix t = make_quantized_matrix(4, 64, 19, kWideRow, rng);
+    t.m.quant.activation_bits = activation_bits;
+    for_each_int8_kernel([&](const char* kernel) {
+      expect_batch_invariant(
+          t, rng, "int" + std::to_string(activation_bits) + " activations, " + kernel, kLongPrompt);
+    });
+  }
+}
+
 // Gaussian inputs: int8 activations move the outputs by under 1% of the largest, 16-bit ones by
 // under 2^-15 of it — and both do move them (the rounding happens).
 TEST(Int8ActivationsTest, StayCloseToF32ActivationsButDifferFromThem) {

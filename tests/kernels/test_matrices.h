@@ -116,20 +116,20 @@ inline std::vector<float> linear_of(const Matrix& m, const std::vector<float>& x
 
 // Every token of a batch gets bit-for-bit what it gets alone (decode), for every stored format and
 // layout: the batched kernels may only reorder work across tokens, never within one. Sizes cross
-// the batched kernels' blocks: several column blocks, row blocks and token groups, and ragged ends.
-inline void expect_batch_invariant(const TestMatrix& t, std::mt19937& rng,
-                                   const std::string& what) {
-  constexpr std::int64_t kTokens = 37;  // more than one token group of the in-major kernel
+// the batched kernels' blocks: several column blocks, row blocks and token groups, and ragged ends
+// (37 tokens: more than one token group of the in-major kernel).
+inline void expect_batch_invariant(const TestMatrix& t, std::mt19937& rng, const std::string& what,
+                                   std::int64_t tokens = 37) {
   const std::int64_t in = t.m.in_features, out = t.m.out_features;
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(static_cast<std::size_t>(kTokens * in));
+  std::vector<float> x(static_cast<std::size_t>(tokens * in));
   for (float& v : x) v = normal(rng);
-  const std::vector<float> batched = linear_of(t.m, x, kTokens);
-  for (std::int64_t tok = 0; tok < kTokens; ++tok) {
+  const std::vector<float> batched = linear_of(t.m, x, tokens);
+  for (std::int64_t tok = 0; tok < tokens; ++tok) {
     const std::vector<float> one(x.begin() + tok * in, x.begin() + (tok + 1) * in);
     const std::vector<float> alone = linear_of(t.m, one, 1);
     const bool same = std::equal(alone.begin(), alone.end(), batched.begin() + tok * out);
-    ASSERT_TRUE(same) << what << ": token " << tok << " of " << kTokens
+    ASSERT_TRUE(same) << what << ": token " << tok << " of " << tokens
                       << " differs from decoding it alone";
   }
 }
