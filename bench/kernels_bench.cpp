@@ -194,6 +194,10 @@ BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major, DType::BF16, 0, kIn, kPrefi
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major_bf16_activations, DType::BF16, 0, kOut,
                   kPrefillTokens, true)
     ->UseRealTime();
+// A whole prompt's product, as the shared expert and attention projections run it.
+BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major_bf16_activations_prompt, DType::BF16, 0, kOut,
+                  kPromptTokens, true)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major_bf16_activations, DType::BF16, 0, kIn,
                   kPrefillTokens, true)
     ->UseRealTime();
@@ -251,6 +255,9 @@ BENCHMARK_CAPTURE(run_int8_kernel, prefill_q8_int8_activations_vnni, Int8Kernel:
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_int8_kernel, prefill_q4_int16_activations_vnni, Int8Kernel::kVnni, 4,
                   kPrefillTokens, 16)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_int8_kernel, prefill_q4_int16_activations_prompt_vnni, Int8Kernel::kVnni, 4,
+                  kPromptTokens, 16)
     ->UseRealTime();
 
 // Takes --avx2 out of the arguments; true when it was there.

@@ -197,25 +197,7 @@ bool int16_activations_pay_off() {
   return kernel == Int8Kernel::kAmx || kernel == Int8Kernel::kVnni;
 }
 
-namespace {
-
-// A prompt's tokens are taken in strips of at most this many bytes of rounded activations, so
-// that a strip stays in L2 while every row block passes over it; a whole 512-token prompt's (5 MiB
-// of 16-bit activations of 5120 inputs) came from the last-level cache once per 16 rows. Two
-// threads, bench_kernels prefill_q4_int16_activations_prompt (512 tokens): 0.19-0.20 GB/s of
-// weights in one strip, 0.30 with 512 KiB strips, 0.38-0.43 with 1 MiB, 0.35-0.42 with 1.25 MiB
-// and 0.28 with 2 MiB (the size of this machine's L2).
-constexpr std::int64_t kStripActivationBytes = std::int64_t{1} << 20;
-
-// Tokens per strip: whole AMX token tiles (a multiple of the VNNI kernel's), at least one.
-std::int64_t prompt_strip_tokens(std::int64_t in, int planes) {
-  const std::int64_t tiles = kStripActivationBytes / (in * planes * int8::kAmxTokens);
-  return std::max<std::int64_t>(1, tiles) * int8::kAmxTokens;
-}
-
-// linear_int8_activations for n_tokens tokens that all take the same path.
-void linear_int8_strip(const Matrix& w, const float* x, std::int64_t n_tokens, int planes,
-                       float* y) {
+void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
   // Kept from call to call (a prompt's are megabytes): fresh ones would be page-faulted and zeroed
   // by the kernel each time. The references name the calling thread's buffers inside the parallel
   // regions too, where the thread_local names would be each worker's own.
@@ -225,6 +207,7 @@ void linear_int8_strip(const Matrix& w, const float* x, std::int64_t n_tokens, i
   Activations& a = kept_activations;
   int8::TokenTiles& tiles = kept_tiles;
   int8::AmxTokenTiles& amx_tiles = kept_amx_tiles;
+  const int planes = w.quant.activation_bits == 16 ? 2 : 1;
   int8::quantize_activations(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size, planes,
                              a);
   const std::int64_t out = w.out_features;
@@ -250,16 +233,6 @@ void linear_int8_strip(const Matrix& w, const float* x, std::int64_t n_tokens, i
   for (std::int64_t b = 0; b < blocks; ++b)
     rows_all_tokens(w, a, &tiles, amx ? &amx_tiles : nullptr, b * kRowsPerBlock,
                     std::min(out, (b + 1) * kRowsPerBlock), n_tokens, y);
-}
-
-}  // namespace
-
-void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tokens, float* y) {
-  const int planes = w.quant.activation_bits == 16 ? 2 : 1;
-  const std::int64_t strip = prompt_strip_tokens(w.in_features, planes);
-  for (std::int64_t t0 = 0; t0 < n_tokens; t0 += strip)
-    linear_int8_strip(w, x + t0 * w.in_features, std::min(strip, n_tokens - t0), planes,
-                      y + t0 * w.out_features);
 }
 
 }  // namespace llama4
