@@ -215,7 +215,7 @@ BENCHMARK_CAPTURE(run_linear, prefill_q8_int8_activations, DType::U32, 8, kOut, 
 BENCHMARK_CAPTURE(run_linear, prefill_q4_int16_activations, DType::U32, 4, kOut, kPrefillTokens,
                   true, Placement{}, 16)
     ->UseRealTime();
-// A whole prompt's product, as the shared expert and attention projections run it.
+// A whole prompt's product, as above.
 BENCHMARK_CAPTURE(run_linear, prefill_q4_int16_activations_prompt, DType::U32, 4, kOut,
                   kPromptTokens, true, Placement{}, 16)
     ->UseRealTime();

@@ -66,13 +66,14 @@ namespace {
 // pass every token tile over it): a whole 512-token prompt's (5 MiB of 16-bit activations of 5120
 // inputs) came from the last-level cache once per 16 rows. Two threads, 512 tokens of Scout's
 // shapes (bench_kernels prefill_q4_int16_activations_prompt; llama4 bench --profile on the 2-layer
-// models), against one strip: 4-bit weights 0.19 -> 0.38-0.43 GB/s of weights, the attention
-// projections and shared expert 355 -> 605-705 GFLOP/s (4-bit), 415-500 -> 550-645 (8-bit) and
-// 610-710 -> 830-1050 (bf16 activations). Strips of 512 KiB and 1.25-1.5 MiB measured the same or
-// slower, 2 MiB (a core's L2) slower still. The f32-activation kernels keep their rows in L2
-// instead and stream the tokens; strips only made them read the rows again (pp512 106 -> 99).
+// models), against one strip: 4-bit weights 0.19-0.23 -> 0.38-0.43 GB/s of weights, the
+// attention projections and shared expert 355 -> 605-812 GFLOP/s (4-bit), 415-500 -> 550-777
+// (8-bit) and 610-710 -> 830-1122 (bf16 activations). Strips of 512 KiB and 1.25-1.5 MiB measured
+// the same or slower, 2 MiB (a core's L2) slower still. The f32-activation kernels keep their rows
+// in L2 instead and stream the tokens; strips only made them read the rows again (pp512 on the
+// bf16 model 106-108 -> 99-109).
 constexpr std::int64_t kStripActivationBytes = std::int64_t{1} << 20;
-// Strips are whole tiles of every prompt kernel (16 tokens for AMX, 8 for the others).
+// Strips are whole token tiles of the AMX kernels (16 tokens) and the VNNI one (8).
 constexpr std::int64_t kStripTokenUnit = 16;
 
 // Which kernels a product goes to: int8 (or 16-bit) activations, bf16 ones, or f32 ones.

@@ -1,8 +1,8 @@
 // linear() against a plain scalar product, for every SIMD target this CPU runs, every stored
 // format (f32, bf16, f16, mlx 4/8-bit with group sizes 16-128), both storage orders, row
-// strides, odd sizes and the batch sizes of both the streaming and the blocked kernels; and the
-// int8-activation products of 4/8-bit weights against a scalar model of their rounding, on the
-// VNNI and the portable kernel.
+// strides, odd sizes and the batch sizes of both the streaming and the blocked kernels; the
+// int8-activation products of 4/8-bit weights against a scalar model of their rounding, on every
+// int8 kernel; and long prompts, which go through the products in strips of tokens.
 #include <gtest/gtest.h>
 
 #include <algorithm>
