@@ -58,12 +58,13 @@ struct BenchMatrix {
   PagedVector<std::uint16_t> scales, biases;
 };
 
-// Pages and, for in-major bf16 matrices, whether the matrix is the gate half of a fused gate_up
-// tensor as HF checkpoints store experts (rows of 2 × kExpertWidth, of which it reads the first
-// half), or a plain [kHidden, kExpertWidth] matrix.
+// Pages and, for in-major bf16 matrices, how they sit in HF's fused gate_up tensor of experts
+// (rows of 2 × kExpertWidth): the gate half alone, both halves as one product (as the engine runs
+// an expert's gate and up), or neither (a plain [kHidden, kExpertWidth] matrix).
+enum class Fused { kNo, kGateHalf, kGateAndUp };
 struct Placement {
   PageSize pages = PageSize::kHuge;
-  bool fused_gate = false;
+  Fused fused = Fused::kNo;
 };
 
 BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout, Placement placement) {
@@ -85,9 +86,10 @@ BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout, Placement 
     b.m.quant = {b.packed.data(), b.scales.data(), b.biases.data(), DType::BF16, bits, kGroupSize};
     return b;
   }
-  const std::int64_t fused = placement.fused_gate ? 2 : 1;
-  if (placement.fused_gate) b.m.row_stride = fused * kExpertWidth;
-  b.half.resize(static_cast<std::size_t>(fused * kExpertWidth * kHidden));
+  const std::int64_t halves = placement.fused == Fused::kNo ? 1 : 2;
+  if (placement.fused != Fused::kNo) b.m.row_stride = halves * kExpertWidth;
+  if (placement.fused == Fused::kGateAndUp) b.m.out_features = halves * kExpertWidth;
+  b.half.resize(static_cast<std::size_t>(halves * kExpertWidth * kHidden));
   for (auto& h : b.half) h = f32_to_bf16(static_cast<float>(word(rng) % 1000) * 1e-3f - 0.5f);
   b.m.dtype = dtype;
   b.m.data = b.half.data();
@@ -118,7 +120,7 @@ void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout l
          static_cast<std::int64_t>(uncached_read_bytes()))
     copies.push_back(clone(copies[0]));
   std::vector<float> x(static_cast<std::size_t>(tokens * kHidden), 0.5f);
-  std::vector<float> y(static_cast<std::size_t>(tokens * kExpertWidth));
+  std::vector<float> y(static_cast<std::size_t>(tokens * copies[0].m.out_features));
   std::size_t next = 0;
   for (auto _ : state) {
     linear(copies[next].m, x.data(), tokens, y.data());
@@ -155,7 +157,10 @@ constexpr auto kIn = Matrix::Layout::kInMajor;
 BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major, DType::BF16, 0, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major, DType::BF16, 0, kIn, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_fused_gate, DType::BF16, 0, kIn, 1, false,
-                  Placement{PageSize::kHuge, true})
+                  Placement{PageSize::kHuge, Fused::kGateHalf})
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_fused_gate_up, DType::BF16, 0, kIn, 1, false,
+                  Placement{PageSize::kHuge, Fused::kGateAndUp})
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major_bf16_activations, DType::BF16, 0, kOut, 1, true)
     ->UseRealTime();

@@ -50,7 +50,7 @@ void apply_position_transforms(const ModelConfig& config, const LayerSpec& spec,
 
 // Query rows of a segment attended together (with every query head of one KV head): they share
 // most of their keys and values, which attend_group then reads once.
-constexpr std::int64_t kRowsPerGroup = 4;
+constexpr std::int64_t kRowsPerGroup = 16;
 
 // One work item of the attention loop: rows [row, row + rows) of a segment, KV head `kv_head`.
 struct QueryGroup {

@@ -91,6 +91,35 @@ Group make_group(std::int64_t head_dim, std::int64_t n_keys, std::mt19937& rng) 
   return g;
 }
 
+// Query i's context against a double-precision softmax-attention over its visible keys.
+void expect_matches_reference(const Group& g, std::size_t i, const std::vector<float>& ctx,
+                              const std::string& what) {
+  const auto [first, last] = g.ranges[i];
+  std::vector<double> weights;
+  double max_score = -INFINITY;
+  for (std::int64_t p = first; p <= last; ++p) {
+    double score = 0.0;
+    for (std::int64_t d = 0; d < g.head_dim; ++d)
+      score += static_cast<double>(g.q[i][static_cast<std::size_t>(d)]) *
+               g.keys.f32[static_cast<std::size_t>(p)][static_cast<std::size_t>(d)];
+    weights.push_back(score * Group::kScale);
+    max_score = std::max(max_score, weights.back());
+  }
+  double total = 0.0;
+  for (double& w : weights) total += (w = std::exp(w - max_score));
+  for (std::int64_t d = 0; d < g.head_dim; ++d) {
+    double expected = 0.0, magnitude = 0.0;
+    for (std::int64_t p = first; p <= last; ++p) {
+      const double term = weights[static_cast<std::size_t>(p - first)] / total *
+                          g.values.f32[static_cast<std::size_t>(p)][static_cast<std::size_t>(d)];
+      expected += term;
+      magnitude += std::abs(term);
+    }
+    EXPECT_NEAR(ctx[static_cast<std::size_t>(d)], expected, 1e-5 * magnitude + 1e-6)
+        << what << " query " << i << " element " << d;
+  }
+}
+
 TEST(AttentionOpsTest, EachQueryMatchesADoublePrecisionSoftmaxAttention) {
   std::mt19937 rng(31);
   for_each_target([&](const std::string& target) {
@@ -99,34 +128,55 @@ TEST(AttentionOpsTest, EachQueryMatchesADoublePrecisionSoftmaxAttention) {
         const Group g = make_group(head_dim, n_keys, rng);
         const std::vector<std::size_t> all = {0, 1, 2, 3, 4};
         const auto ctx = g.attend(all, false);
+        for (std::size_t i : all)
+          expect_matches_reference(g, i, ctx[i],
+                                   target + " head_dim " + std::to_string(head_dim) + " keys " +
+                                       std::to_string(n_keys));
+      }
+  });
+}
+
+// A prompt's work item: `rows` consecutive query rows at the end of n_keys positions, each with
+// `heads` query heads (which share the row's range), over a causal window from `first` on.
+Group make_prompt_rows(std::int64_t head_dim, std::int64_t n_keys, std::int64_t rows,
+                       std::int64_t heads, std::int64_t first, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Group g{head_dim, n_keys, make_rows(n_keys, head_dim, rng), make_rows(n_keys, head_dim, rng),
+          {},       {}};
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t h = 0; h < heads; ++h) {
+      std::vector<float> q(static_cast<std::size_t>(head_dim));
+      for (float& v : q) v = normal(rng);
+      g.q.push_back(std::move(q));
+      g.ranges.push_back({first, n_keys - rows + r});
+    }
+  return g;
+}
+
+// Many queries sharing most of their keys, as a prompt's rows and heads do, go through the kernel
+// together (score tiles of several queries, weighted sums that pass the values once for several
+// queries, blocks of keys): each gets the bits it gets alone, and the right values.
+TEST(AttentionOpsTest, APromptsRowsAndHeadsGetWhatEachGetsAlone) {
+  std::mt19937 rng(33);
+  for_each_target([&](const std::string& target) {
+    for (std::int64_t head_dim : {128, 131})
+      for (std::int64_t first : {0, 50}) {
+        // 7 rows of 5 heads: 35 queries, over 150 keys (blocks of keys and a partial one).
+        const Group g = make_prompt_rows(head_dim, 150, 7, 5, first, rng);
+        std::vector<std::size_t> all(g.q.size());
+        for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+        const auto together = g.attend(all, false);
+        const std::string what = target + " head_dim " + std::to_string(head_dim) + " first " +
+                                 std::to_string(first);
         for (std::size_t i : all) {
-          const auto [first, last] = g.ranges[i];
-          std::vector<double> weights;
-          double max_score = -INFINITY;
-          for (std::int64_t p = first; p <= last; ++p) {
-            double score = 0.0;
-            for (std::int64_t d = 0; d < head_dim; ++d)
-              score += static_cast<double>(g.q[i][static_cast<std::size_t>(d)]) *
-                       g.keys.f32[static_cast<std::size_t>(p)][static_cast<std::size_t>(d)];
-            weights.push_back(score * Group::kScale);
-            max_score = std::max(max_score, weights.back());
-          }
-          double total = 0.0;
-          for (double& w : weights) total += (w = std::exp(w - max_score));
-          for (std::int64_t d = 0; d < head_dim; ++d) {
-            double expected = 0.0, magnitude = 0.0;
-            for (std::int64_t p = first; p <= last; ++p) {
-              const double term =
-                  weights[static_cast<std::size_t>(p - first)] / total *
-                  g.values.f32[static_cast<std::size_t>(p)][static_cast<std::size_t>(d)];
-              expected += term;
-              magnitude += std::abs(term);
-            }
-            EXPECT_NEAR(ctx[i][static_cast<std::size_t>(d)], expected, 1e-5 * magnitude + 1e-6)
-                << target << " head_dim " << head_dim << " keys " << n_keys << " query " << i
-                << " element " << d;
-          }
+          EXPECT_EQ(g.attend({i}, false)[0], together[i]) << what << " query " << i;
+          expect_matches_reference(g, i, together[i], what);
         }
+        // Six of them, in another order: a tile of four and one of two.
+        const auto six = g.attend({34, 0, 17, 5, 6, 33}, true);
+        EXPECT_EQ(six[0], together[34]) << what;
+        EXPECT_EQ(six[2], together[17]) << what;
+        EXPECT_EQ(six[5], together[33]) << what;
       }
   });
 }
