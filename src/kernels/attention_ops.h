@@ -5,7 +5,10 @@
 // Why a group: each query's scores and weighted sum read every visible key and value once; at long
 // contexts those no longer fit in L2, and reading them once per query made attention a fifth of a
 // 2048-token prompt. The group reads each key and value once for all its queries. (Before that,
-// per-key dot and axpy calls compiled for the x86-64 baseline made it a third.)
+// per-key dot and axpy calls compiled for the x86-64 baseline made it a third.) Inside, a block
+// of keys or values is copied to L1 for all the group's queries, scores are formed 16 (query,
+// key) pairs at a time with one reduction for all of them, and the weighted sums pass a block's
+// values once for four queries (attention_simd.cpp says why each).
 //
 // Each query's arithmetic is fixed and its own: scores[p] = scale · (q · k_p) with a fixed
 // summation order for the CPU's vector width, a softmax over its visible range, and
