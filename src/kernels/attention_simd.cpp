@@ -108,33 +108,26 @@ constexpr int kMaxTileQueries = 1;
 
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
 // Within each 128-bit block, the four lanes of a, b, c, d summed as (l0 + l2) + (l1 + l3): one
-// vector holding, per block, [Σa, Σb, Σc, Σd].
-template <typename V, typename Unpack>
-HWY_INLINE V SumBlockLanes(V a, V b, V c, V d, Unpack unpack) {
-  const auto [ab_low, ab_high] = unpack.floats(a, b);
-  const auto [cd_low, cd_high] = unpack.floats(c, d);
-  const auto [low, high] = unpack.pairs(ab_low + ab_high, cd_low + cd_high);
-  return low + high;
+// vector holding, per block, [Σa, Σb, Σc, Σd]. (Interleave works block by block on x86.)
+HWY_INLINE VF SumBlockLanes(VF a, VF b, VF c, VF d) {
+  const DF df;
+  const hn::Repartition<double, DF> dd;
+  // [a0 + a2, b0 + b2, a1 + a3, b1 + b3] per block, and the same of c and d.
+  const VF ab = hn::Add(hn::InterleaveLower(df, a, b), hn::InterleaveUpper(df, a, b));
+  const VF cd = hn::Add(hn::InterleaveLower(df, c, d), hn::InterleaveUpper(df, c, d));
+  const auto ab_pairs = hn::BitCast(dd, ab), cd_pairs = hn::BitCast(dd, cd);
+  return hn::Add(hn::BitCast(df, hn::InterleaveLower(dd, ab_pairs, cd_pairs)),
+                 hn::BitCast(df, hn::InterleaveUpper(dd, ab_pairs, cd_pairs)));
 }
 #endif
 
-// out[s] = the sum of acc[s]'s lanes, for all kSlots vectors.
+// out[s] = the sum of acc[s]'s lanes, for all kSlots vectors: the lanes of each 128-bit block
+// first (SumBlockLanes), then the blocks.
 HWY_INLINE void ReduceSlots(const VF (&acc)[kSlots], float* out) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  struct {
-    static std::pair<__m512, __m512> floats(__m512 a, __m512 b) {
-      return {_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b)};
-    }
-    static std::pair<__m512, __m512> pairs(__m512 a, __m512 b) {
-      const __m512d x = _mm512_castps_pd(a), y = _mm512_castps_pd(b);
-      return {_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
-              _mm512_castpd_ps(_mm512_unpackhi_pd(x, y))};
-    }
-  } unpack;
   __m512 blocks[4];  // blocks[g], block b: slots 4g … 4g + 3 summed over block b's lanes
   for (int g = 0; g < 4; ++g)
-    blocks[g] = SumBlockLanes(acc[4 * g].raw, acc[4 * g + 1].raw, acc[4 * g + 2].raw,
-                              acc[4 * g + 3].raw, unpack);
+    blocks[g] = SumBlockLanes(acc[4 * g], acc[4 * g + 1], acc[4 * g + 2], acc[4 * g + 3]).raw;
   // Blocks added as (b0 + b1) + (b2 + b3); block g of the result holds slots 4g … 4g + 3.
   constexpr int kEvenBlocks = _MM_SHUFFLE(2, 0, 2, 0), kOddBlocks = _MM_SHUFFLE(3, 1, 3, 1);
   const auto add_adjacent = [](__m512 x, __m512 y) {
@@ -145,21 +138,12 @@ HWY_INLINE void ReduceSlots(const VF (&acc)[kSlots], float* out) {
   const __m512 halves23 = add_adjacent(blocks[2], blocks[3]);
   _mm512_storeu_ps(out, add_adjacent(halves01, halves23));
 #elif HWY_ARCH_X86 && HWY_TARGET == HWY_AVX2
-  struct {
-    static std::pair<__m256, __m256> floats(__m256 a, __m256 b) {
-      return {_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b)};
-    }
-    static std::pair<__m256, __m256> pairs(__m256 a, __m256 b) {
-      const __m256d x = _mm256_castps_pd(a), y = _mm256_castps_pd(b);
-      return {_mm256_castpd_ps(_mm256_unpacklo_pd(x, y)),
-              _mm256_castpd_ps(_mm256_unpackhi_pd(x, y))};
-    }
-  } unpack;
-  const __m256 low = SumBlockLanes(acc[0].raw, acc[1].raw, acc[2].raw, acc[3].raw, unpack);
-  const __m256 high = SumBlockLanes(acc[4].raw, acc[5].raw, acc[6].raw, acc[7].raw, unpack);
-  constexpr int kLowBlocks = 0x20, kHighBlocks = 0x31;  // [x.b0, y.b0] and [x.b1, y.b1]
-  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_permute2f128_ps(low, high, kLowBlocks),
-                                      _mm256_permute2f128_ps(low, high, kHighBlocks)));
+  const DF df;
+  const VF low = SumBlockLanes(acc[0], acc[1], acc[2], acc[3]);   // slots 0 … 3 per block
+  const VF high = SumBlockLanes(acc[4], acc[5], acc[6], acc[7]);  // slots 4 … 7 per block
+  // [low.b0, high.b0] + [low.b1, high.b1]
+  hn::StoreU(hn::Add(hn::ConcatLowerLower(df, high, low), hn::ConcatUpperUpper(df, high, low)), df,
+             out);
 #else
   out[0] = hn::GetLane(hn::SumOfLanes(DF(), acc[0]));
 #endif
@@ -230,13 +214,14 @@ HWY_INLINE void ScoreBlock(const AttentionQuery* queries, std::int64_t n, const 
       ScoreTile<kQueries>(q, k, head_dim, scale, tile_scores, kKeys);
       if (p + kKeys <= whole_end && p >= whole_begin) {
         for (int qi = 0; qi < kQueries; ++qi)
-          std::copy_n(tile_scores + qi * kKeys, kKeys, scores + qi * score_stride + p);
+          std::copy_n(tile_scores + std::ptrdiff_t{qi} * kKeys, kKeys,
+                      scores + qi * score_stride + p);
         continue;
       }
       for (int qi = 0; qi < kQueries; ++qi) {
         const auto [first, past] = visible(queries[qi], p0);
         for (std::int64_t j = std::max(p, first); j < std::min(p + kKeys, past); ++j)
-          scores[qi * score_stride + j] = tile_scores[qi * kKeys + (j - p)];
+          scores[qi * score_stride + j] = tile_scores[std::int64_t{qi} * kKeys + (j - p)];
       }
     }
   };
@@ -396,8 +381,9 @@ void AttendGroupOf(const AttentionQuery* queries, std::int64_t n_queries, const 
     const float* const* block_keys =
         block.copy(keys + p0, std::min(kKeyBlock, n_keys - p0), head_dim);
     for (std::int64_t i = 0; i < n_queries;) {
-      const std::int64_t tile_queries = std::min<std::int64_t>(
-          std::bit_floor(static_cast<std::uint64_t>(n_queries - i)), kMaxTileQueries);
+      const auto tile_queries = std::min<std::int64_t>(
+          static_cast<std::int64_t>(std::bit_floor(static_cast<std::uint64_t>(n_queries - i))),
+          kMaxTileQueries);
       ScoreBlock(queries + i, tile_queries, block_keys, p0, head_dim, scale,
                  scores.data() + i * n_keys, n_keys, visible);
       i += tile_queries;

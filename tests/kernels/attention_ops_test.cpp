@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -96,7 +97,7 @@ void expect_matches_reference(const Group& g, std::size_t i, const std::vector<f
                               const std::string& what) {
   const auto [first, last] = g.ranges[i];
   std::vector<double> weights;
-  double max_score = -INFINITY;
+  double max_score = -std::numeric_limits<double>::infinity();
   for (std::int64_t p = first; p <= last; ++p) {
     double score = 0.0;
     for (std::int64_t d = 0; d < g.head_dim; ++d)
@@ -129,9 +130,9 @@ TEST(AttentionOpsTest, EachQueryMatchesADoublePrecisionSoftmaxAttention) {
         const std::vector<std::size_t> all = {0, 1, 2, 3, 4};
         const auto ctx = g.attend(all, false);
         for (std::size_t i : all)
-          expect_matches_reference(g, i, ctx[i],
-                                   target + " head_dim " + std::to_string(head_dim) + " keys " +
-                                       std::to_string(n_keys));
+          expect_matches_reference(
+              g, i, ctx[i],
+              target + " head_dim " + std::to_string(head_dim) + " keys " + std::to_string(n_keys));
       }
   });
 }
@@ -166,8 +167,8 @@ TEST(AttentionOpsTest, APromptsRowsAndHeadsGetWhatEachGetsAlone) {
         std::vector<std::size_t> all(g.q.size());
         for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
         const auto together = g.attend(all, false);
-        const std::string what = target + " head_dim " + std::to_string(head_dim) + " first " +
-                                 std::to_string(first);
+        const std::string what =
+            target + " head_dim " + std::to_string(head_dim) + " first " + std::to_string(first);
         for (std::size_t i : all) {
           EXPECT_EQ(g.attend({i}, false)[0], together[i]) << what << " query " << i;
           expect_matches_reference(g, i, together[i], what);
