@@ -58,13 +58,14 @@ struct BenchMatrix {
   PagedVector<std::uint16_t> scales, biases;
 };
 
-// Pages and, for in-major bf16 matrices, how they sit in HF's fused gate_up tensor of experts
-// (rows of 2 × kExpertWidth): the gate half alone, both halves as one product (as the engine runs
-// an expert's gate and up), or neither (a plain [kHidden, kExpertWidth] matrix).
-enum class Fused { kNo, kGateHalf, kGateAndUp };
+// Pages and, for in-major bf16 matrices, which of a routed expert's products as HF checkpoints
+// store them: the gate projection alone (a plain [kHidden, kExpertWidth] matrix), the gate half of
+// the fused gate_up tensor (rows of 2 × kExpertWidth), both halves as one product (as the engine
+// runs an expert's gate and up), or the down projection ([kExpertWidth, kHidden]).
+enum class ExpertPart { kGate, kGateHalfOfFused, kFusedGateUp, kDown };
 struct Placement {
   PageSize pages = PageSize::kHuge;
-  Fused fused = Fused::kNo;
+  ExpertPart part = ExpertPart::kGate;
 };
 
 BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout, Placement placement) {
@@ -86,9 +87,15 @@ BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout, Placement 
     b.m.quant = {b.packed.data(), b.scales.data(), b.biases.data(), DType::BF16, bits, kGroupSize};
     return b;
   }
-  const std::int64_t halves = placement.fused == Fused::kNo ? 1 : 2;
-  if (placement.fused != Fused::kNo) b.m.row_stride = halves * kExpertWidth;
-  if (placement.fused == Fused::kGateAndUp) b.m.out_features = halves * kExpertWidth;
+  const bool fused =
+      placement.part == ExpertPart::kGateHalfOfFused || placement.part == ExpertPart::kFusedGateUp;
+  const std::int64_t halves = fused ? 2 : 1;
+  if (fused) b.m.row_stride = halves * kExpertWidth;
+  if (placement.part == ExpertPart::kFusedGateUp) b.m.out_features = halves * kExpertWidth;
+  if (placement.part == ExpertPart::kDown) {
+    b.m.out_features = b.m.row_stride = kHidden;
+    b.m.in_features = kExpertWidth;
+  }
   b.half.resize(static_cast<std::size_t>(halves * kExpertWidth * kHidden));
   for (auto& h : b.half) h = f32_to_bf16(static_cast<float>(word(rng) % 1000) * 1e-3f - 0.5f);
   b.m.dtype = dtype;
@@ -119,7 +126,7 @@ void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout l
   while (static_cast<std::int64_t>(copies.size()) * bytes <
          static_cast<std::int64_t>(uncached_read_bytes()))
     copies.push_back(clone(copies[0]));
-  std::vector<float> x(static_cast<std::size_t>(tokens * kHidden), 0.5f);
+  std::vector<float> x(static_cast<std::size_t>(tokens * copies[0].m.in_features), 0.5f);
   std::vector<float> y(static_cast<std::size_t>(tokens * copies[0].m.out_features));
   std::size_t next = 0;
   for (auto _ : state) {
@@ -157,10 +164,13 @@ constexpr auto kIn = Matrix::Layout::kInMajor;
 BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major, DType::BF16, 0, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major, DType::BF16, 0, kIn, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_fused_gate, DType::BF16, 0, kIn, 1, false,
-                  Placement{PageSize::kHuge, Fused::kGateHalf})
+                  Placement{PageSize::kHuge, ExpertPart::kGateHalfOfFused})
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_fused_gate_up, DType::BF16, 0, kIn, 1, false,
-                  Placement{PageSize::kHuge, Fused::kGateAndUp})
+                  Placement{PageSize::kHuge, ExpertPart::kFusedGateUp})
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_down, DType::BF16, 0, kIn, 1, false,
+                  Placement{PageSize::kHuge, ExpertPart::kDown})
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major_bf16_activations, DType::BF16, 0, kOut, 1, true)
     ->UseRealTime();
