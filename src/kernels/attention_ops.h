@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace llama4 {
 
@@ -39,5 +40,14 @@ void attend_group(const AttentionQuery* queries, std::int64_t n_queries, const f
 void attend_group(const AttentionQuery* queries, std::int64_t n_queries,
                   const std::uint16_t* const* keys, const std::uint16_t* const* values,
                   std::int64_t n_keys, std::int64_t head_dim, float scale);
+
+// Scores a thread keeps at once, in floats (the group's queries × its keys). A group over more
+// keys than that allows is attended in parts, each reading the keys and values again, so that a
+// very long context costs time rather than memory: 4 Mi floats (16 MiB) hold a work item of 80
+// queries up to 52k keys.
+inline constexpr std::int64_t kDefaultAttentionScoreBudget = std::int64_t{1} << 22;
+std::int64_t attention_score_budget();
+// For tests: a smaller budget; std::nullopt restores the default.
+void attention_set_score_budget(std::optional<std::int64_t> floats);
 
 }  // namespace llama4

@@ -13,9 +13,11 @@
 // clang-format on
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -367,7 +369,7 @@ HWY_INLINE void AddBlockSums(const BlockSum* queries, std::int64_t n, const floa
 // Keys and values in blocks of kKeyBlock, each block read once for the whole group; each query's
 // scores and sums run in its own fixed order (see attention_ops.h).
 template <typename T>
-void AttendGroupOf(const AttentionQuery* queries, std::int64_t n_queries, const T* const* keys,
+void AttendQueries(const AttentionQuery* queries, std::int64_t n_queries, const T* const* keys,
                    const T* const* values, std::int64_t n_keys, std::int64_t head_dim,
                    float scale) {
   thread_local std::vector<float> scores;
@@ -409,6 +411,20 @@ void AttendGroupOf(const AttentionQuery* queries, std::int64_t n_queries, const 
   }
 }
 
+// The group's queries in parts whose scores fit attention_score_budget() floats (at least one
+// query a part): the scores stay bounded at any context length, and a part's queries get what they
+// would in any group.
+template <typename T>
+void AttendGroupOf(const AttentionQuery* queries, std::int64_t n_queries, const T* const* keys,
+                   const T* const* values, std::int64_t n_keys, std::int64_t head_dim,
+                   float scale) {
+  const std::int64_t per_part =
+      std::max<std::int64_t>(1, attention_score_budget() / std::max<std::int64_t>(n_keys, 1));
+  for (std::int64_t i = 0; i < n_queries; i += per_part)
+    AttendQueries(queries + i, std::min(per_part, n_queries - i), keys, values, n_keys, head_dim,
+                  scale);
+}
+
 void AttendGroupF32(const AttentionQuery* queries, std::int64_t n_queries, const float* const* keys,
                     const float* const* values, std::int64_t n_keys, std::int64_t head_dim,
                     float scale) {
@@ -426,6 +442,17 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace llama4 {
+
+namespace {
+std::atomic<std::int64_t> score_budget{kDefaultAttentionScoreBudget};
+}  // namespace
+
+std::int64_t attention_score_budget() {
+  return score_budget.load(std::memory_order_relaxed);
+}
+void attention_set_score_budget(std::optional<std::int64_t> floats) {
+  score_budget.store(floats.value_or(kDefaultAttentionScoreBudget), std::memory_order_relaxed);
+}
 
 HWY_EXPORT(AttendGroupF32);
 HWY_EXPORT(AttendGroupBf16);

@@ -182,6 +182,24 @@ TEST(AttentionOpsTest, APromptsRowsAndHeadsGetWhatEachGetsAlone) {
   });
 }
 
+// A group whose scores would exceed the budget goes in parts of as many queries as fit (here 3
+// of 35, then single queries), with each query's bits unchanged.
+TEST(AttentionOpsTest, AGroupPastTheScoreBudgetGoesInPartsWithTheSameBits) {
+  std::mt19937 rng(34);
+  const Group g = make_prompt_rows(128, 150, 7, 5, 0, rng);
+  std::vector<std::size_t> all(g.q.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto whole = g.attend(all, false);
+  for (std::int64_t budget : {3 * 150, 1}) {
+    attention_set_score_budget(budget);
+    const auto in_parts = g.attend(all, false);
+    attention_set_score_budget(std::nullopt);
+    for (std::size_t i : all)
+      EXPECT_EQ(in_parts[i], whole[i]) << "budget " << budget << " query " << i;
+  }
+  EXPECT_EQ(attention_score_budget(), kDefaultAttentionScoreBudget);
+}
+
 TEST(AttentionOpsTest, AQueryGetsTheSameBitsAloneOrInAnyGroupFromEitherStorage) {
   std::mt19937 rng(32);
   for_each_target([&](const std::string& target) {
