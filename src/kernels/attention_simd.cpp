@@ -151,12 +151,12 @@ HWY_INLINE void ReduceSlots(const VF (&acc)[kSlots], float* out) {
 #endif
 }
 
-// scores[qi · score_stride + j] = scale · (q[qi] · k[j]) for kQueries queries and kSlots /
+// scores[qi · kKeys + j] = scale · (q[qi] · k[j]) for kQueries queries and kKeys = kSlots /
 // kQueries keys: the vector part in one tile, then the elements past the last whole vector one
 // multiply-add at a time, on broadcast vectors (so they round as the vector part does).
 template <int kQueries>
 HWY_INLINE void ScoreTile(const float* const* q, const float* const* k, std::int64_t head_dim,
-                          float scale, float* scores, std::int64_t score_stride) {
+                          float scale, float (&scores)[kSlots]) {
   constexpr int kKeys = kSlots / kQueries;
   const DF df;
   const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
@@ -172,20 +172,19 @@ HWY_INLINE void ScoreTile(const float* const* q, const float* const* k, std::int
         acc[qi * kKeys + j] = hn::MulAdd(qv[qi], kv, acc[qi * kKeys + j]);
     }
   }
-  alignas(64) float sums[kSlots];
-  ReduceSlots(acc, sums);
-  if (d == head_dim && score_stride == kKeys) {  // no elements left: scale the tile at once
+  ReduceSlots(acc, scores);
+  if (d == head_dim) {  // no elements left: scale the tile at once
     for (int s = 0; s < kSlots; s += static_cast<int>(lanes))
-      hn::StoreU(hn::Mul(hn::LoadU(df, sums + s), hn::Set(df, scale)), df, scores + s);
+      hn::StoreU(hn::Mul(hn::LoadU(df, scores + s), hn::Set(df, scale)), df, scores + s);
     return;
   }
   for (int qi = 0; qi < kQueries; ++qi)
     for (int j = 0; j < kKeys; ++j) {
-      float sum = sums[qi * kKeys + j];
+      float& sum = scores[qi * kKeys + j];
       for (std::int64_t e = d; e < head_dim; ++e)
         sum =
             hn::GetLane(hn::MulAdd(hn::Set(df, q[qi][e]), hn::Set(df, k[j][e]), hn::Set(df, sum)));
-      scores[qi * score_stride + j] = sum * scale;
+      sum *= scale;
     }
 }
 
@@ -213,7 +212,7 @@ HWY_INLINE void ScoreBlock(const AttentionQuery* queries, std::int64_t n, const 
     for (std::int64_t p = begin; p < end; p += kKeys) {
       const float* k[kKeys];
       for (int j = 0; j < kKeys; ++j) k[j] = keys[std::min<std::int64_t>(p + j, end - 1) - p0];
-      ScoreTile<kQueries>(q, k, head_dim, scale, tile_scores, kKeys);
+      ScoreTile<kQueries>(q, k, head_dim, scale, tile_scores);
       if (p + kKeys <= whole_end && p >= whole_begin) {
         for (int qi = 0; qi < kQueries; ++qi)
           std::copy_n(tile_scores + std::ptrdiff_t{qi} * kKeys, kKeys,

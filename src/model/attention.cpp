@@ -50,9 +50,9 @@ void apply_position_transforms(const ModelConfig& config, const LayerSpec& spec,
 
 // Query rows of a segment attended together (with every query head of one KV head): they share
 // most of their keys and values, which attend_group then reads once. 16 rows (80 Scout queries)
-// rather than 4: a long prompt's keys and values come from the last-level cache, and 4 rows spent
-// much of their time copying them (bench_kernels attention_prompt_f32_kv, one core, before the
-// score tiles: 31-32 against 41 GFLOP/s).
+// rather than 4: a long prompt's keys and values come from the last-level cache, and 16 rows read
+// them a quarter as often (bench_kernels attention_prompt_f32_kv, one core, with the kernel
+// before its score tiles: 31-32 GFLOP/s with 4 rows, 41 with 16).
 constexpr std::int64_t kRowsPerGroup = 16;
 
 // One work item of the attention loop: rows [row, row + rows) of a segment, KV head `kv_head`.
