@@ -173,9 +173,8 @@ HWY_INLINE void ScoreTile(const float* const* q, const float* const* k, std::int
     }
   }
   ReduceSlots(acc, scores);
-  if (d == head_dim) {  // no elements left: scale the tile at once
-    for (int s = 0; s < kSlots; s += static_cast<int>(lanes))
-      hn::StoreU(hn::Mul(hn::LoadU(df, scores + s), hn::Set(df, scale)), df, scores + s);
+  if (d == head_dim && lanes == kSlots) {  // no elements left: scale the tile as one vector
+    hn::StoreU(hn::Mul(hn::LoadU(df, scores), hn::Set(df, scale)), df, scores);
     return;
   }
   for (int qi = 0; qi < kQueries; ++qi)
