@@ -241,6 +241,10 @@ BENCHMARK_CAPTURE(run_linear, prefill_q4_int8_activations_expert_batch, DType::U
 BENCHMARK_CAPTURE(run_linear, prefill_q8_int8_activations_expert_batch, DType::U32, 8, kOut,
                   kPromptTokens / kExperts, true)
     ->UseRealTime();
+// The default 16-bit activations on a routed expert's share.
+BENCHMARK_CAPTURE(run_linear, prefill_q4_int16_activations_expert_batch, DType::U32, 4, kOut,
+                  kPromptTokens / kExperts, true, Placement{}, 16)
+    ->UseRealTime();
 // A bf16-activation product on a chosen kernel; skipped where this CPU cannot run it.
 void run_bf16_kernel(benchmark::State& state, Bf16Kernel kernel, Matrix::Layout layout,
                      std::int64_t tokens) {
