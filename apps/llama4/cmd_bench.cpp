@@ -330,6 +330,8 @@ int run_bench(const BenchOptions& o) {
   const TokenCost cost = token_cost(*model);
 
   InferenceState state(*model, std::max<std::int64_t>(o.prompt, o.generate), o.kv_type);
+  // The arithmetic peaks, measured again after the tests (the better of the two counts).
+  ComputePeaks peaks = measure_compute_peaks(threads);
   std::vector<TestResult> results;
   if (o.prompt > 0) {
     const auto tokens = random_tokens(o.prompt, config.vocab_size);
@@ -348,11 +350,7 @@ int run_bench(const BenchOptions& o) {
   const double bandwidth = measure_read_bandwidth(probe_bytes, threads, kBandwidthProbeRepeats);
   const double small_page_bandwidth =
       measure_read_bandwidth(probe_bytes, threads, kBandwidthProbeRepeats, PageSize::kSmall);
-  const double fma_peak = measure_f32_fma_peak(threads);
-  const std::optional<double> bf16_peak = measure_bf16_dot_peak(threads);
-  const std::optional<double> int8_peak = measure_int8_dot_peak(threads);
-  const std::optional<double> amx_int8_peak = measure_amx_int8_peak(threads);
-  const std::optional<double> amx_bf16_peak = measure_amx_bf16_peak(threads);
+  peaks.keep_best(measure_compute_peaks(threads));
 
   const std::string model_name = config.architecture.empty() ? "llama4" : config.architecture;
   // Products of quantized weights with int8 (or 16-bit: two int8 products each) activations run on
@@ -370,7 +368,7 @@ int run_bench(const BenchOptions& o) {
            ? ", " + std::string(quantized_activations_name(activations)) + " act."
            : "");
   const bool rounded_products = int8_products || bf16_products;
-  const std::optional<double> dot_peak = int8_products ? int8_peak : bf16_peak;
+  const std::optional<double> dot_peak = int8_products ? peaks.int8_dot : peaks.bf16_dot;
   const char* dot_peak_name = int8_products ? "int8" : "bf16";
   const double size_gib = static_cast<double>(checkpoint_bytes(*model)) / kGiB;
   const double params_b = static_cast<double>(cost.parameters) / kGiga;
@@ -401,11 +399,11 @@ int run_bench(const BenchOptions& o) {
   report["read_bandwidth_probe_bytes"] = probe_bytes;
   report["weights_resident_bytes"] = weight_pages.resident_bytes;
   report["weights_in_huge_pages_bytes"] = weight_pages.huge_page_bytes;
-  report["f32_fma_peak_flops"] = fma_peak;
-  if (bf16_peak) report["bf16_dot_peak_flops"] = *bf16_peak;
-  if (int8_peak) report["int8_dot_peak_ops"] = *int8_peak;
-  if (amx_int8_peak) report["amx_int8_peak_ops"] = *amx_int8_peak;
-  if (amx_bf16_peak) report["amx_bf16_peak_flops"] = *amx_bf16_peak;
+  report["f32_fma_peak_flops"] = peaks.f32_fma;
+  if (peaks.bf16_dot) report["bf16_dot_peak_flops"] = *peaks.bf16_dot;
+  if (peaks.int8_dot) report["int8_dot_peak_ops"] = *peaks.int8_dot;
+  if (peaks.amx_int8) report["amx_int8_peak_ops"] = *peaks.amx_int8;
+  if (peaks.amx_bf16) report["amx_bf16_peak_flops"] = *peaks.amx_bf16;
   report["decode_bytes_per_token"] = cost.decode_bytes;
   report["experts_in_major"] = experts_in_major(*model);
   for (const TestResult& r : results) {
@@ -421,12 +419,12 @@ int run_bench(const BenchOptions& o) {
       const double flops = prompt_flops_per_token(r.tokens) * r.tokens_per_second.mean;
       test["flops_per_token"] = prompt_flops_per_token(r.tokens);
       test["flops_per_second"] = flops;
-      test["fraction_of_f32_peak"] = flops / fma_peak;
+      test["fraction_of_f32_peak"] = flops / peaks.f32_fma;
       if (dot_peak) test[std::string("fraction_of_") + dot_peak_name + "_peak"] = flops / *dot_peak;
-      if (int8_products && amx_int8_peak)
-        test["fraction_of_amx_int8_peak"] = flops / *amx_int8_peak;
-      if (bf16_products && amx_bf16_peak)
-        test["fraction_of_amx_bf16_peak"] = flops / *amx_bf16_peak;
+      if (int8_products && peaks.amx_int8)
+        test["fraction_of_amx_int8_peak"] = flops / *peaks.amx_int8;
+      if (bf16_products && peaks.amx_bf16)
+        test["fraction_of_amx_bf16_peak"] = flops / *peaks.amx_bf16;
     }
     if (r.parts) test["profile"] = parts_json(*r.parts);
     report["tests"].push_back(test);
@@ -458,11 +456,11 @@ int run_bench(const BenchOptions& o) {
         "experts: HF's fused in-major tensors; `llama4 quantize -m DIR -o OUT --bits 16` rewrites "
         "them out-major, which decodes and (with --activations bf16) prefills faster\n");
   std::printf("machine: read bandwidth %.1f GB/s (4 KiB pages: %.1f), f32 FMA peak %.1f GFLOP/s",
-              bandwidth / kGiga, small_page_bandwidth / kGiga, fma_peak / kGiga);
-  if (bf16_peak) std::printf(", bf16 dot peak %.1f GFLOP/s", *bf16_peak / kGiga);
-  if (int8_peak) std::printf(", int8 dot peak %.1f GOP/s", *int8_peak / kGiga);
-  if (amx_int8_peak) std::printf(", AMX int8 peak %.1f GOP/s", *amx_int8_peak / kGiga);
-  if (amx_bf16_peak) std::printf(", AMX bf16 peak %.1f GFLOP/s", *amx_bf16_peak / kGiga);
+              bandwidth / kGiga, small_page_bandwidth / kGiga, peaks.f32_fma / kGiga);
+  if (peaks.bf16_dot) std::printf(", bf16 dot peak %.1f GFLOP/s", *peaks.bf16_dot / kGiga);
+  if (peaks.int8_dot) std::printf(", int8 dot peak %.1f GOP/s", *peaks.int8_dot / kGiga);
+  if (peaks.amx_int8) std::printf(", AMX int8 peak %.1f GOP/s", *peaks.amx_int8 / kGiga);
+  if (peaks.amx_bf16) std::printf(", AMX bf16 peak %.1f GFLOP/s", *peaks.amx_bf16 / kGiga);
   std::printf("\n");
   for (const auto& test : report["tests"]) {
     const std::string name = test["test"];

@@ -37,4 +37,16 @@ std::optional<double> measure_amx_int8_peak(int threads);
 // And of AMX-BF16's (tdpbf16ps on full tiles: 16 · 16 · 32 products and adds).
 std::optional<double> measure_amx_bf16_peak(int threads);
 
+// All of the peaks above, as one measurement. A shared host's arithmetic speed drifts over
+// seconds: two `llama4 bench` runs minutes apart measured the int8 dot peak at 774 and 1285 GOP/s.
+// A peak measured in a slow moment overstates how close the kernels come to it, so bench measures
+// before and after its tests and keeps the better of the two (keep_best), for each peak on its own.
+struct ComputePeaks {
+  double f32_fma = 0.0;
+  std::optional<double> bf16_dot, int8_dot, amx_int8, amx_bf16;
+
+  void keep_best(const ComputePeaks& other);
+};
+ComputePeaks measure_compute_peaks(int threads);
+
 }  // namespace llama4

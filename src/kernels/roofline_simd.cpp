@@ -240,5 +240,31 @@ std::optional<double> measure_amx_bf16_peak(int threads) {
       threads, [] { return amx::product_chains(amx::Product::kBf16, kComputeIterations / 16); });
 }
 
+namespace {
+
+void keep_larger(std::optional<double>& kept, const std::optional<double>& other) {
+  if (other && (!kept || *other > *kept)) kept = other;
+}
+
+}  // namespace
+
+void ComputePeaks::keep_best(const ComputePeaks& other) {
+  f32_fma = std::max(f32_fma, other.f32_fma);
+  keep_larger(bf16_dot, other.bf16_dot);
+  keep_larger(int8_dot, other.int8_dot);
+  keep_larger(amx_int8, other.amx_int8);
+  keep_larger(amx_bf16, other.amx_bf16);
+}
+
+ComputePeaks measure_compute_peaks(int threads) {
+  ComputePeaks peaks;
+  peaks.f32_fma = measure_f32_fma_peak(threads);
+  peaks.bf16_dot = measure_bf16_dot_peak(threads);
+  peaks.int8_dot = measure_int8_dot_peak(threads);
+  peaks.amx_int8 = measure_amx_int8_peak(threads);
+  peaks.amx_bf16 = measure_amx_bf16_peak(threads);
+  return peaks;
+}
+
 }  // namespace llama4
 #endif  // HWY_ONCE
