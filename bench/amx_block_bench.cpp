@@ -42,8 +42,8 @@ namespace {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-constexpr int kRows = 16, kTokens = 16, kInputs = 64;  // one block: a tile per operand
-constexpr int kTileBytes = 1024;
+constexpr std::int64_t kRows = 16, kTokens = 16, kInputs = 64;  // one block: a tile per operand
+constexpr std::int64_t kTileBytes = 1024;
 constexpr int kBlocks = 16;  // distinct operand blocks cycled through (48 KiB, in L1)
 constexpr int kLag = 3;      // sums buffers: a block's float step runs two blocks after its store
 constexpr int kPlaneShift = 8;
