@@ -74,7 +74,8 @@ LLAMA4_BENCH_AMX_TARGET void configure() {
 }
 
 // Block b's tiles loaded and its two products formed in the sums tiles of its parity (0, 1 or
-// 2, 3), then the sums of the block before stored, as the kernel's pairs do.
+// 2, 3), then the sums of the block before stored, as the kernel's pairs do. Tile numbers must be
+// literals (GCC's intrinsics paste them into the instruction), hence the two spelled-out branches.
 LLAMA4_BENCH_AMX_TARGET __attribute__((always_inline)) inline void block_tiles(Operands& o,
                                                                                std::int64_t b) {
   const int k = static_cast<int>(b % kBlocks);
