@@ -6,12 +6,15 @@
 // stay in the tiles across the row as the tile unit is designed for. Each block therefore loads
 // three 1 KiB tiles (levels and two planes) and stores two, for two products.
 //
-// These loops run that sequence with every operand in L1 and nothing else in the way, so they
-// bound what the kernel's loop can reach (docs/PERFORMANCE.md, *What bounds 16-bit prompts on the
-// tile unit*):
+// These loops run that sequence alone, so they bound what the kernel's loop can reach
+// (docs/PERFORMANCE.md, *What bounds 16-bit prompts on the tile unit*):
 //   amx_block_tiles:         loads, zeroing, products and stores, as the kernel issues them
 //   amx_block_float_steps:   the block's float steps alone (16 rows of 16 tokens)
 //   amx_block_tiles_and_float_steps: both, each block's float step two blocks behind its sums
+// The levels cycle through a slice's 16 KiB, as in the kernel. The activations either cycle
+// through 8 KiB, so that every operand stays in L1 (`l1_activations`), or stream through 1 MiB,
+// the size of the strips of tokens linear() gives the kernel, which only L2 holds
+// (`l2_activations`): the kernel reads each block's planes from L2.
 // One thread; FLOP/s counts the block's 16 · 16 · 64 multiply-adds of the model (2 FLOP each).
 #include <benchmark/benchmark.h>
 
@@ -44,18 +47,22 @@ namespace {
 
 constexpr std::int64_t kRows = 16, kTokens = 16, kInputs = 64;  // one block: a tile per operand
 constexpr std::int64_t kTileBytes = 1024;
-constexpr int kBlocks = 16;  // distinct operand blocks cycled through (48 KiB, in L1)
-constexpr int kLag = 3;      // sums buffers: a block's float step runs two blocks after its store
+constexpr int kLevelBlocks = 16;  // blocks of levels cycled through: 16 KiB, a slice's
+// Blocks of activations cycled through: 8 KiB, which L1 holds beside the levels and sums, or
+// 1 MiB, a strip of tokens' (kStripActivationBytes in src/kernels/linear.cpp), which it does not.
+enum class Activations : int { kInL1 = 4, kInL2 = 512 };
+constexpr int kMaxPlaneBlocks = static_cast<int>(Activations::kInL2);
+constexpr int kLag = 3;  // sums buffers: a block's float step runs two blocks after its store
 constexpr int kPlaneShift = 8;
 constexpr double kFlopPerBlock = 2.0 * kRows * kTokens * kInputs;
 
 // The operands, sums and scales of the loops: random-free, since the instructions' time does not
 // depend on the values.
 struct Operands {
-  alignas(64) std::uint8_t levels[kBlocks][kTileBytes];
-  alignas(64) std::int8_t planes[kBlocks][2 * kTileBytes];
+  alignas(64) std::uint8_t levels[kLevelBlocks][kTileBytes];
+  alignas(64) std::int8_t planes[kMaxPlaneBlocks][2 * kTileBytes];
   alignas(64) std::int32_t sums[kLag][2 * kRows * kTokens];
-  alignas(64) float scales[kBlocks * kRows];
+  alignas(64) float scales[kLevelBlocks * kRows];
   Operands() {
     std::memset(levels, 1, sizeof levels);
     std::memset(planes, 1, sizeof planes);
@@ -77,11 +84,12 @@ LLAMA4_BENCH_AMX_TARGET void configure() {
 // 2, 3), then the sums of the block before stored, as the kernel's pairs do. Tile numbers must be
 // literals (GCC's intrinsics paste them into the instruction), hence the two spelled-out branches.
 LLAMA4_BENCH_AMX_TARGET __attribute__((always_inline)) inline void block_tiles(Operands& o,
-                                                                               std::int64_t b) {
-  const int k = static_cast<int>(b % kBlocks);
-  _tile_loadd(4, o.levels[k], kInputs);
-  _tile_loadd(6, o.planes[k], kInputs);
-  _tile_loadd(7, o.planes[k] + kTileBytes, kInputs);
+                                                                               std::int64_t b,
+                                                                               int plane_blocks) {
+  const std::int8_t* planes = o.planes[b % plane_blocks];
+  _tile_loadd(4, o.levels[b % kLevelBlocks], kInputs);
+  _tile_loadd(6, planes, kInputs);
+  _tile_loadd(7, planes + kTileBytes, kInputs);
   std::int32_t* stored = o.sums[(b + kLag - 1) % kLag];
   if (b % 2 == 0) {
     _tile_zero(0);
@@ -105,8 +113,8 @@ LLAMA4_BENCH_AMX_TARGET __attribute__((always_inline)) inline void block_tiles(O
 LLAMA4_BENCH_AMX_TARGET __attribute__((always_inline)) inline void block_float_step(
     const Operands& o, std::int64_t b, __m512 (&acc)[kRows]) {
   const std::int32_t* sums = o.sums[b % kLag];
-  const __m512 block_scales = _mm512_loadu_ps(o.scales + (b * kTokens) % (kBlocks * kRows));
-  const float* row_scales = o.scales + b % kBlocks;
+  const __m512 block_scales = _mm512_loadu_ps(o.scales + (b * kTokens) % (kLevelBlocks * kRows));
+  const float* row_scales = o.scales + b % kLevelBlocks;
 #pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
     const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(row_scales[r]), block_scales);
@@ -119,25 +127,26 @@ LLAMA4_BENCH_AMX_TARGET __attribute__((always_inline)) inline void block_float_s
 
 enum class Part { kTiles, kFloatSteps, kTilesAndFloatSteps };
 
-LLAMA4_BENCH_AMX_TARGET void run_blocks(Operands& o, Part part, std::int64_t blocks,
-                                        __m512 (&acc)[kRows]) {
+LLAMA4_BENCH_AMX_TARGET void run_blocks(Operands& o, Part part, int plane_blocks,
+                                        std::int64_t blocks, __m512 (&acc)[kRows]) {
   for (std::int64_t b = 0; b < blocks; ++b) {
     switch (part) {
       case Part::kTiles:
-        block_tiles(o, b);
+        block_tiles(o, b, plane_blocks);
         break;
       case Part::kFloatSteps:
         block_float_step(o, b, acc);
         break;
       case Part::kTilesAndFloatSteps:
-        block_tiles(o, b);
+        block_tiles(o, b, plane_blocks);
         block_float_step(o, b, acc);
         break;
     }
   }
 }
 
-LLAMA4_BENCH_AMX_TARGET void amx_block(benchmark::State& state, Part part) {
+LLAMA4_BENCH_AMX_TARGET void amx_block(benchmark::State& state, Part part,
+                                       Activations activations = Activations::kInL1) {
   if (!amx::int8_usable()) {
     state.SkipWithError("this CPU or OS does not give the tile unit to this process");
     return;
@@ -147,7 +156,8 @@ LLAMA4_BENCH_AMX_TARGET void amx_block(benchmark::State& state, Part part) {
   __m512 acc[kRows];
   for (__m512& a : acc) a = _mm512_setzero_ps();
   constexpr std::int64_t kBlocksPerIteration = 4096;
-  for (auto _ : state) run_blocks(operands, part, kBlocksPerIteration, acc);
+  const int plane_blocks = static_cast<int>(activations);
+  for (auto _ : state) run_blocks(operands, part, plane_blocks, kBlocksPerIteration, acc);
   for (const __m512& a : acc) benchmark::DoNotOptimize(a);
   alignas(64) std::int32_t last[kRows * kTokens];
   _tile_stored(0, last, kInputs);
@@ -160,9 +170,15 @@ LLAMA4_BENCH_AMX_TARGET void amx_block(benchmark::State& state, Part part) {
       benchmark::Counter(blocks, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-BENCHMARK_CAPTURE(amx_block, tiles, Part::kTiles)->UseRealTime();
+BENCHMARK_CAPTURE(amx_block, tiles_l1_activations, Part::kTiles, Activations::kInL1)->UseRealTime();
+BENCHMARK_CAPTURE(amx_block, tiles_l2_activations, Part::kTiles, Activations::kInL2)->UseRealTime();
 BENCHMARK_CAPTURE(amx_block, float_steps, Part::kFloatSteps)->UseRealTime();
-BENCHMARK_CAPTURE(amx_block, tiles_and_float_steps, Part::kTilesAndFloatSteps)->UseRealTime();
+BENCHMARK_CAPTURE(amx_block, tiles_and_float_steps_l1_activations, Part::kTilesAndFloatSteps,
+                  Activations::kInL1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(amx_block, tiles_and_float_steps_l2_activations, Part::kTilesAndFloatSteps,
+                  Activations::kInL2)
+    ->UseRealTime();
 
 #if !defined(__clang__)
 #pragma GCC diagnostic pop
