@@ -100,15 +100,19 @@ static_assert(kInMajorPromptTokens % kTiledTokens == 0);
 // as many as keep the accumulators (rows · tokens vectors), the inputs and a weight vector in
 // registers, at most 8. The caps keep kRowsPerL2Block a multiple of every tile.
 //
-// A single token takes one row at a time: one sequential stream of weights per thread, asking for
-// the next row as it goes. Streaming a Scout expert-shaped bf16 matrix from memory on two cores
-// (bench_kernels decode_bf16_out_major, 13 alternated runs each), 1 row ran 21.6-25.7 GB/s
-// against 18.9-23.9 for 16 rows, 19.2-22.8 for 4 and 18.5-22.8 for 2. (An earlier measurement
-// favoured 16 rows, but its weights had stayed in the last-level cache.) One row's sums form one
-// chain of FMAs, two per 64-byte line of bf16 weights: ~8 bytes per cycle, above what memory
-// delivers to a core.
+// With AVX-512 a single token takes one row at a time: one sequential stream of weights per
+// thread, asking for the next row as it goes. Streaming a Scout expert-shaped bf16 matrix from
+// memory on two cores (bench_kernels decode_bf16_out_major, 13 alternated runs each), 1 row ran
+// 21.6-25.7 GB/s against 18.9-23.9 for 16 rows, 19.2-22.8 for 4 and 18.5-22.8 for 2. (An earlier
+// measurement favoured 16 rows, but its weights had stayed in the last-level cache.) One row's
+// sums form one chain of FMAs, two per 64-byte line of bf16 weights: ~8 bytes per cycle, above
+// what memory delivers to a core. With AVX2's 8 lanes the same chain takes four FMAs per line,
+// ~4 bytes per cycle, below it: there a token takes 4 rows, four chains side by side (on the
+// AMX machine, bench_kernels --avx2 decode_bf16_out_major, two rounds: one core 8.3-9.1 → 16.1-18.4
+// GB/s, two 16.3-18.3 → 28.2-34.4; 2 rows 15.5-16.9 and 24.8-32.6). A row's sum is formed the
+// same way in any tile, so results do not change.
 constexpr int FloatRowTileFor(int tokens) {
-  if (tokens == 1) return 1;
+  if (tokens == 1) return kVectorRegisters >= 32 ? 1 : 4;
   const int rows = (kVectorRegisters - tokens - 2) / tokens;
   return rows < 1 ? 1 : (rows > 8 ? 8 : rows);
 }
