@@ -97,7 +97,10 @@ BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout, Placement 
     b.m.in_features = kExpertWidth;
   }
   b.half.resize(static_cast<std::size_t>(halves * kExpertWidth * kHidden));
-  for (auto& h : b.half) h = f32_to_bf16(static_cast<float>(word(rng) % 1000) * 1e-3f - 0.5f);
+  for (auto& h : b.half) {
+    const float value = static_cast<float>(word(rng) % 1000) * 1e-3f - 0.5f;
+    h = dtype == DType::F16 ? f32_to_f16(value) : f32_to_bf16(value);
+  }
   b.m.dtype = dtype;
   b.m.data = b.half.data();
   return b;
@@ -162,6 +165,7 @@ constexpr auto kOut = Matrix::Layout::kOutMajor;
 constexpr auto kIn = Matrix::Layout::kInMajor;
 
 BENCHMARK_CAPTURE(run_linear, decode_bf16_out_major, DType::BF16, 0, kOut, 1)->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_f16_out_major, DType::F16, 0, kOut, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major, DType::BF16, 0, kIn, 1)->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_bf16_in_major_fused_gate, DType::BF16, 0, kIn, 1, false,
                   Placement{PageSize::kHuge, ExpertPart::kGateHalfOfFused})
