@@ -237,6 +237,7 @@ template <typename Run>
 TestResult run_test(const BenchOptions& o, std::string name, std::int64_t tokens, Run run) {
   if (o.warmup) run();
   std::vector<double> runs;
+  runs.reserve(static_cast<std::size_t>(o.repeat));
   for (int r = 0; r < o.repeat; ++r) runs.push_back(run());
   TestResult result{std::move(name), tokens, stats(runs), std::nullopt};
   if (o.profile) result.parts = profile_run(tokens, run);
