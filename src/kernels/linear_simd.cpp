@@ -327,15 +327,25 @@ void FloatRows(const Matrix& w, const float* x_in, float* y) {
 // 12.0-12.7 GB/s where bytes widened to 32 bits and split into two nibble vectors ran 10.5-10.9.
 constexpr int kLevelsPerWord = 8;
 
-// Chunks of 8N inputs transposed as Quant4RowTile reads them (see above); a last partial chunk
-// stays as it is.
+// The factor by which the inputs meeting level 8j + k are stored. Without AVX-512 that level comes
+// out of its word multiplied by 16^(k mod 4), and its inputs are divided by the same power of two
+// so that every product is the level's times the input's (see NibbleLevels).
+#if HWY_TARGET <= HWY_AVX3
+constexpr float kNibbleInputScale[kLevelsPerWord] = {1, 1, 1, 1, 1, 1, 1, 1};
+#else
+constexpr float kNibbleInputScale[kLevelsPerWord] = {1.0f, 0x1p-4f, 0x1p-8f, 0x1p-12f,
+                                                     1.0f, 0x1p-4f, 0x1p-8f, 0x1p-12f};
+#endif
+
+// Chunks of 8N inputs transposed as Quant4RowTile reads them (see above), scaled as NibbleLevels
+// needs; a last partial chunk stays as it is.
 void TransposeNibbleChunks(const float* src, std::int64_t count, float* dst) {
   const auto n = static_cast<std::int64_t>(hn::Lanes(DF()));
   const std::int64_t chunk = kLevelsPerWord * n, whole = count / chunk * chunk;
   for (std::int64_t c = 0; c < whole; c += chunk)
     for (std::int64_t j = 0; j < n; ++j)
       for (std::int64_t k = 0; k < kLevelsPerWord; ++k)
-        dst[c + k * n + j] = src[c + j * kLevelsPerWord + k];
+        dst[c + k * n + j] = src[c + j * kLevelsPerWord + k] * kNibbleInputScale[k];
   std::copy(src + whole, src + count, dst + whole);
 }
 
@@ -508,19 +518,32 @@ ROW_TILE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput
           BiasTerm(biases + r * groups, input.group_sums.data() + (t0 + t) * groups, groups);
 }
 
-// The 4-bit level in the low nibble of each lane, as a float.
+// Level 8j + k of each lane's word (k a constant) as a float, for k = 0 … 7 in turn: `words`
+// may be shifted in place between calls.
+//
+// With AVX-512, `vpermps` reads only the low 4 bits of each index, so a lookup in a table of
+// 0 … 15 masks and converts in one instruction once the level is shifted down (decode_q4 on one
+// core: 12.5-13.6 GB/s against 10.9 for the mask and the conversion).
+//
+// Elsewhere a shift, a mask and a conversion per level kept the two ports that also run the FMAs
+// busy with three operations per 8 levels, and 4-bit decoding was bound by them. Instead each
+// level is masked where it lies (the high half of the words shifted down once), and converts to
+// level · 16^(k mod 4), at most 15 · 2^12 and exact; its input was divided by that power of two
+// (kNibbleInputScale), exactly too, so the product is bit for bit the level's times the input's
+// unless the input is below 2^-114 in magnitude, where the division drops bits of its fraction.
 template <class VU>
-HWY_INLINE VF LowNibble(VU words) {
+HWY_INLINE VF NibbleLevels(VU& words, [[maybe_unused]] int k) {
   const DF df;
 #if HWY_TARGET <= HWY_AVX3
-  // vpermps reads only the low 4 bits of each index, so a lookup in a table of 0 … 15 masks and
-  // converts in one instruction (decode_q4 on one core: 12.5-13.6 GB/s against 10.9 for the mask
-  // and the conversion).
-  const VF levels = hn::Iota(df, 0.0f);
-  return VF{_mm512_permutexvar_ps(words.raw, levels.raw)};
+  const VF table = hn::Iota(df, 0.0f);
+  const VF levels = VF{_mm512_permutexvar_ps(words.raw, table.raw)};
+  words = hn::ShiftRight<4>(words);
+  return levels;
 #else
   const hn::RebindToSigned<DF> di;
-  return hn::ConvertTo(df, hn::BitCast(di, hn::And(words, hn::Set(hn::DFromV<VU>(), 0xFu))));
+  if (k == kLevelsPerWord / 2) words = hn::ShiftRight<16>(words);
+  const std::uint32_t mask = 0xFu << (4 * (k % 4));
+  return hn::ConvertTo(df, hn::BitCast(di, hn::And(words, hn::Set(hn::DFromV<VU>(), mask))));
 #endif
 }
 
@@ -576,8 +599,7 @@ ROW_TILE void Quant4RowTile(const Matrix& w, std::int64_t row0, const QuantInput
       VF xv[kTokens];
       for (int t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, xc + t * in + k * n);
       for (int r = 0; r < kRows; ++r) {
-        const VF levels = LowNibble(words[r]);
-        words[r] = hn::ShiftRight<4>(words[r]);
+        const VF levels = NibbleLevels(words[r], k);
         for (int t = 0; t < kTokens; ++t)
           part[r][t] = k == 0 ? hn::Mul(levels, xv[t]) : hn::MulAdd(levels, xv[t], part[r][t]);
       }
