@@ -518,8 +518,8 @@ ROW_TILE void Quant8RowTile(const Matrix& w, std::int64_t row0, const QuantInput
           BiasTerm(biases + r * groups, input.group_sums.data() + (t0 + t) * groups, groups);
 }
 
-// Level 8j + k of each lane's word (k a constant) as a float, for k = 0 … 7 in turn: `words`
-// may be shifted in place between calls.
+// Level 8j + k of each lane's word as a float, for k = 0 … 7 in turn (`words` may be shifted in
+// place between calls). The caller's loop over k is unrolled, so the shifts and masks are fixed.
 //
 // With AVX-512, `vpermps` reads only the low 4 bits of each index, so a lookup in a table of
 // 0 … 15 masks and converts in one instruction once the level is shifted down (decode_q4 on one
