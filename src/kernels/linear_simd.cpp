@@ -100,19 +100,17 @@ static_assert(kInMajorPromptTokens % kTiledTokens == 0);
 // as many as keep the accumulators (rows · tokens vectors), the inputs and a weight vector in
 // registers, at most 8. The caps keep kRowsPerL2Block a multiple of every tile.
 //
-// With AVX-512 a single token takes one row at a time: one sequential stream of weights per
-// thread, asking for the next row as it goes. Streaming a Scout expert-shaped bf16 matrix from
-// memory on two cores (bench_kernels decode_bf16_out_major, 13 alternated runs each), 1 row ran
-// 21.6-25.7 GB/s against 18.9-23.9 for 16 rows, 19.2-22.8 for 4 and 18.5-22.8 for 2. (An earlier
-// measurement favoured 16 rows, but its weights had stayed in the last-level cache.) One row's
-// sums form one chain of FMAs, two per 64-byte line of bf16 weights: ~8 bytes per cycle, above
-// what memory delivers to a core. With AVX2's 8 lanes the same chain takes four FMAs per line,
-// ~4 bytes per cycle, below it: there a token takes 4 rows, four chains side by side (on the
-// AMX machine, bench_kernels --avx2 decode_bf16_out_major, two rounds: one core 8.3-9.1 → 16.1-18.4
-// GB/s, two 16.3-18.3 → 28.2-34.4; 2 rows 15.5-16.9 and 24.8-32.6). A row's sum is formed the
-// same way in any tile, so results do not change.
+// A single token takes 4 rows. One row's sum is one chain of FMAs, each waiting for the one
+// before: two per 64-byte line of bf16 weights with AVX-512 (~8 bytes per cycle), four with AVX2
+// (~4), about what memory delivers to a core or less. Four rows run four chains side by side.
+// AVX2 (bench_kernels --avx2 decode_bf16_out_major on the AMX machine, two rounds): one core
+// 8.3-9.1 → 16.1-18.4 GB/s, two 16.3-18.3 → 28.2-34.4. AVX-512 on the same machine, two threads:
+// 19.6-28.2 → 21.2-29.2 GB/s (four alternated runs), and a 2-layer Scout-sized bf16 model's tg32
+// 13.3-15.9 → 15.2-18.6 tokens/s (eight alternated pairs, all won). On Zen 4 an earlier kernel
+// had streamed faster with one row (21.6-25.7 GB/s against 19.2-22.8 for 4); not measured since.
+// A row's sum is formed the same way in any tile, so results do not change.
 constexpr int FloatRowTileFor(int tokens) {
-  if (tokens == 1) return kVectorRegisters >= 32 ? 1 : 4;
+  if (tokens == 1) return 4;
   const int rows = (kVectorRegisters - tokens - 2) / tokens;
   return rows < 1 ? 1 : (rows > 8 ? 8 : rows);
 }
