@@ -239,10 +239,44 @@ const float* SplitPairs(const float* x, std::int64_t n_tokens, std::int64_t in,
   }
 }
 
+// The inputs [begin, end) of a row tile's pass. Prompts split a row's inputs into spans whose
+// activations stay in L1 while every tile of a block of rows passes over them; a tile's running
+// sums wait in `carry` (kRows × kTokens vectors) between its spans. Each (row, token) result still
+// takes the same operations in the same order, since a span ends only where a vector step of the
+// tile does (for quantized rows, where a group and a chunk of words do).
+struct InputSpan {
+  std::int64_t begin = 0, end = 0;  // end == 0: all inputs
+  float* carry = nullptr;
+};
+
+// The running sums at the start of a span: zero, or what the previous span left in `carry`.
+template <int kRows, int kTokens>
+HWY_INLINE void StartSpan(const InputSpan& span, VF (&acc)[kRows][kTokens]) {
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t)
+      acc[r][t] =
+          span.begin == 0 ? hn::Zero(df) : hn::LoadU(df, span.carry + (r * kTokens + t) * n);
+}
+
+// Whether the span ends before the row does; if so its running sums are left in `carry`.
+template <int kRows, int kTokens>
+HWY_INLINE bool SpanContinues(const InputSpan& span, std::int64_t in,
+                              const VF (&acc)[kRows][kTokens]) {
+  if (span.end == 0 || span.end >= in) return false;
+  const DF df;
+  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) hn::StoreU(acc[r][t], df, span.carry + (r * kTokens + t) * n);
+  return true;
+}
+
 // ---- out-major, small batch, float rows ------------------------------------------------------
 
 template <DType D, int kRows, int kTokens>
-ROW_TILE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, float* y) {
+ROW_TILE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, float* y,
+                           const InputSpan& span = {}) {
   using S = Stored<D>;
   const DF df;
   const auto n = static_cast<std::int64_t>(hn::Lanes(df));
@@ -253,9 +287,9 @@ ROW_TILE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, f
   const auto next_tile_bytes =
       static_cast<std::int64_t>(kRows * w.row_stride * sizeof(typename S::T));
   VF acc[kRows][kTokens];
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
-  std::int64_t i = 0;
+  StartSpan(span, acc);
+  std::int64_t i = span.begin;
+  const std::int64_t i_end = span.end == 0 ? in : std::min(span.end, in);
 #if HWY_TARGET != HWY_SCALAR
   if constexpr (D == DType::BF16) {
     // 2n inputs at a time: a 32-bit lane holds weights 2j and 2j + 1, which become floats by a
@@ -263,7 +297,7 @@ ROW_TILE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, f
     // SplitPairs laid out side by side.
     const hn::RebindToUnsigned<DF> du;
     const auto high_half = hn::Set(du, 0xFFFF0000u);
-    for (; i + 2 * n <= in; i += 2 * n) {
+    for (; i + 2 * n <= i_end; i += 2 * n) {
       VF x_even[kTokens], x_odd[kTokens];
       for (int t = 0; t < kTokens; ++t) {
         x_even[t] = hn::LoadU(df, x + t * in + i);
@@ -283,7 +317,7 @@ ROW_TILE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, f
   } else
 #endif
   {
-    for (; i + n <= in; i += n) {
+    for (; i + n <= i_end; i += n) {
       VF xv[kTokens];
       for (int t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, x + t * in + i);
       for (int r = 0; r < kRows; ++r) {
@@ -293,6 +327,7 @@ ROW_TILE void FloatRowTile(const Matrix& w, std::int64_t row0, const float* x, f
       }
     }
   }
+  if (SpanContinues(span, in, acc)) return;
   for (int r = 0; r < kRows; ++r)
     for (int t = 0; t < kTokens; ++t) {
       float sum = hn::GetLane(hn::SumOfLanes(df, acc[r][t]));
@@ -389,9 +424,11 @@ constexpr int QuantRowTileFor(int tokens) {
 }
 static_assert(kRowsPerL2Block % 8 == 0 && kRowsPerL2Block % 6 == 0 && kRowsPerL2Block % 3 == 0);
 
-// Inputs per span of a quantized prompt (InputSpan): 4 tokens' activations, 16 KiB, stay in L1
-// while every row tile of a block passes over them, where a whole row's (80 KiB for Scout's
-// hidden size) came from L2 for each tile.
+// Inputs per span of a prompt (InputSpan): 4 tokens' activations, 16 KiB, stay in L1 while every
+// row tile of a block passes over them, where a whole row's (80 KiB for Scout's hidden size) came
+// from L2 for each tile. For bf16 rows with f32 activations (OMP_NUM_THREADS=1 bench_kernels
+// prefill_bf16_out_major, two alternated rounds) spans took AVX2 from 37 to 50-52 GFLOP/s and
+// AVX-512 from 101 to 107-108; spans of 512 or 2048 inputs ran 1-7% slower than 1024.
 constexpr std::int64_t kPromptSpanInputs = 1024;
 
 // The scales (or biases) of kRows rows row0 + i · step as floats, `groups` per row (of which
@@ -426,38 +463,6 @@ HWY_INLINE float BiasTerm(const float* biases, const float* group_sums, std::int
   float term = hn::GetLane(hn::SumOfLanes(df, sum));
   for (; g < groups; ++g) term += biases[g] * group_sums[g];
   return term;
-}
-
-// The inputs [begin, end) of a row tile's pass. Prompts split a row's inputs into spans whose
-// activations stay in L1 while every tile of a block of rows passes over them; a tile's running
-// sums wait in `carry` (kRows × kTokens vectors) between its spans. Each (row, token) result still
-// takes the same operations in the same order, since a span ends only where a group or chunk does.
-struct InputSpan {
-  std::int64_t begin = 0, end = 0;  // end == 0: all inputs
-  float* carry = nullptr;
-};
-
-// The running sums at the start of a span: zero, or what the previous span left in `carry`.
-template <int kRows, int kTokens>
-HWY_INLINE void StartSpan(const InputSpan& span, VF (&acc)[kRows][kTokens]) {
-  const DF df;
-  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t)
-      acc[r][t] =
-          span.begin == 0 ? hn::Zero(df) : hn::LoadU(df, span.carry + (r * kTokens + t) * n);
-}
-
-// Whether the span ends before the row does; if so its running sums are left in `carry`.
-template <int kRows, int kTokens>
-HWY_INLINE bool SpanContinues(const InputSpan& span, std::int64_t in,
-                              const VF (&acc)[kRows][kTokens]) {
-  if (span.end == 0 || span.end >= in) return false;
-  const DF df;
-  const auto n = static_cast<std::int64_t>(hn::Lanes(df));
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) hn::StoreU(acc[r][t], df, span.carry + (r * kTokens + t) * n);
-  return true;
 }
 
 // y[t, r] for kRows 8-bit rows from row0 and kTokens tokens from t0. Per group, the row's integer
@@ -675,24 +680,14 @@ void OutMajorSmallBatch(const Matrix& w, const float* x, std::int64_t n_tokens, 
 // blocks of rows small enough to stay in L2 while every token tile passes over them, so weights are
 // read from memory once per call.
 
-template <DType D, int kTokens>
-HWY_INLINE void FloatRowRange(const Matrix& w, std::int64_t begin, std::int64_t end, const float* x,
-                              float* y) {
-  std::int64_t o = begin;
-  constexpr int kRows = FloatRowTileFor(kTokens);
-  for (; o + kRows <= end; o += kRows) FloatRowTile<D, kRows, kTokens>(w, o, x, y);
-  for (; o < end; ++o) FloatRowTile<D, 1, kTokens>(w, o, x, y);
-}
-
-template <int kBits, int kTokens>
-HWY_INLINE void QuantRowRange(const Matrix& w, std::int64_t begin, std::int64_t end,
-                              const QuantInput& input, std::int64_t t0, float* y) {
-  constexpr int kRows = QuantRowTileFor<kBits>(kTokens);
+// Rows [begin, end) in tiles of kRows rows (single rows after the last whole tile), the inputs
+// taken span by span (InputSpan) of `span_inputs` each: tile(rows, o, span) runs the tile of
+// `rows` rows (an integral constant) from row o over one span, its running sums kept in a carry
+// of this thread's between spans.
+template <int kRows, int kTokens, typename Tile>
+HWY_INLINE void RowTilesBySpan(std::int64_t begin, std::int64_t end, std::int64_t in,
+                               std::int64_t span_inputs, Tile&& tile) {
   const auto n = static_cast<std::int64_t>(hn::Lanes(DF()));
-  const std::int64_t in = w.in_features;
-  // Spans end where both a group and (4-bit) a chunk of words do.
-  const std::int64_t unit = std::lcm(w.quant.group_size, kBits == 4 ? kLevelsPerWord * n : 1);
-  const std::int64_t span_inputs = (kPromptSpanInputs + unit - 1) / unit * unit;
   thread_local std::vector<float> carry;
   carry.resize(static_cast<std::size_t>((end - begin) * kTokens * n));
   for (std::int64_t i0 = 0; i0 < in; i0 += span_inputs) {
@@ -700,13 +695,36 @@ HWY_INLINE void QuantRowRange(const Matrix& w, std::int64_t begin, std::int64_t 
     std::int64_t o = begin;
     for (; o + kRows <= end; o += kRows) {
       span.carry = carry.data() + (o - begin) * kTokens * n;
-      QuantRowTile<kBits, kRows, kTokens>(w, o, input, t0, y, span);
+      tile(std::integral_constant<int, kRows>{}, o, span);
     }
     for (; o < end; ++o) {
       span.carry = carry.data() + (o - begin) * kTokens * n;
-      QuantRowTile<kBits, 1, kTokens>(w, o, input, t0, y, span);
+      tile(std::integral_constant<int, 1>{}, o, span);
     }
   }
+}
+
+template <DType D, int kTokens>
+HWY_INLINE void FloatRowRange(const Matrix& w, std::int64_t begin, std::int64_t end, const float* x,
+                              float* y) {
+  RowTilesBySpan<FloatRowTileFor(kTokens), kTokens>(
+      begin, end, w.in_features, kPromptSpanInputs,
+      [&](auto rows, std::int64_t o, const InputSpan& span) {
+        FloatRowTile<D, decltype(rows)::value, kTokens>(w, o, x, y, span);
+      });
+}
+
+template <int kBits, int kTokens>
+HWY_INLINE void QuantRowRange(const Matrix& w, std::int64_t begin, std::int64_t end,
+                              const QuantInput& input, std::int64_t t0, float* y) {
+  const auto n = static_cast<std::int64_t>(hn::Lanes(DF()));
+  // Spans end where both a group and (4-bit) a chunk of words do.
+  const std::int64_t unit = std::lcm(w.quant.group_size, kBits == 4 ? kLevelsPerWord * n : 1);
+  RowTilesBySpan<QuantRowTileFor<kBits>(kTokens), kTokens>(
+      begin, end, w.in_features, (kPromptSpanInputs + unit - 1) / unit * unit,
+      [&](auto rows, std::int64_t o, const InputSpan& span) {
+        QuantRowTile<kBits, decltype(rows)::value, kTokens>(w, o, input, t0, y, span);
+      });
 }
 
 // Rows [begin, end) for every token, in tiles of kTiledTokens tokens plus one remainder tile.

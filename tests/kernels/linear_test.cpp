@@ -79,7 +79,9 @@ TEST(LinearTest, FloatOutMajorMatchesScalarProduct) {
   for_each_target([&](const std::string&) {
     for (DType dtype : {DType::F32, DType::BF16, DType::F16})
       for (auto [out, in, pad] :
-           {std::tuple{7, 37, 0}, std::tuple{33, 64, 5}, std::tuple{9, 131, 3}}) {
+           // 2245 inputs: prompts take them in spans (the last one partial).
+           {std::tuple{7, 37, 0}, std::tuple{33, 64, 5}, std::tuple{9, 131, 3},
+            std::tuple{7, 2245, 1}}) {
         const TestMatrix t = make_float_matrix(dtype, Matrix::Layout::kOutMajor, out, in, pad, rng);
         for (std::int64_t n : kTokenCounts)
           expect_matches_reference(t, n, rng,
@@ -133,6 +135,10 @@ TEST(LinearTest, BatchedResultsEqualEachTokenAloneBitForBit) {
                              rng, std::string(dtype_name(dtype)) + " in-major");
       expect_batch_invariant(make_float_matrix(dtype, Matrix::Layout::kOutMajor, 75, 301, 0, rng),
                              rng, std::string(dtype_name(dtype)) + " out-major");
+      // Prompts split 2245 inputs into spans of 1024, the last with inputs past its last whole
+      // vector.
+      expect_batch_invariant(make_float_matrix(dtype, Matrix::Layout::kOutMajor, 75, 2245, 0, rng),
+                             rng, std::string(dtype_name(dtype)) + " out-major, input spans");
     }
     for (int bits : {4, 8}) {
       expect_batch_invariant(make_quantized_matrix(bits, 64, 75, 256, rng), rng,
