@@ -208,6 +208,10 @@ BENCHMARK_CAPTURE(run_int8_kernel, decode_q4_int8_activations_portable, Int8Kern
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major, DType::BF16, 0, kOut, kPrefillTokens)
     ->UseRealTime();
+// A whole prompt's product, as the shared expert and attention projections run it: its 512
+// tokens' activations (10 MiB) no longer fit L2.
+BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major_prompt, DType::BF16, 0, kOut, kPromptTokens)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_in_major, DType::BF16, 0, kIn, kPrefillTokens)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, prefill_bf16_out_major_bf16_activations, DType::BF16, 0, kOut,

@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "checkpoint/safetensors_writer.h"
 #include "checkpoint/test_tensor_files.h"
 #include "util/error.h"
 #include "util/mapped_file.h"
@@ -147,6 +150,37 @@ TEST(SafetensorsFileTest, RoundTripsEveryFloatDtype) {
   EXPECT_EQ(by_name.at("f16")->nbytes, 12u);
   EXPECT_EQ(by_name.at("scalar")->numel(), 1);
   EXPECT_EQ(read_element(*by_name.at("scalar"), 0), 42.0f);
+}
+
+// The files the engine writes (benchmark models, quantized copies) start their data on a cache
+// line, so that tensors whose sizes are whole lines lie on line boundaries too; the padding is
+// the header's trailing spaces, which any reader accepts.
+TEST(SafetensorsWriterTest, DataStartsOnACacheLineAndReadsBack) {
+  TempDir dir;
+  const auto path = dir.path() / "w.safetensors";
+  std::vector<std::uint16_t> first(32, 0x3f80), second(96);  // 64 and 192 bytes of bf16
+  for (std::size_t i = 0; i < second.size(); ++i) second[i] = static_cast<std::uint16_t>(i);
+  for (const std::string name : {"a", "a-longer-name-that-moves-the-header-end"}) {
+    SafetensorsWriter writer(path);
+    writer.declare(name, DType::BF16, {2, 16});
+    writer.declare("second", DType::BF16, {96});
+    writer.set_metadata("format", "pt");
+    writer.write(std::as_bytes(std::span(first)));
+    writer.write(std::as_bytes(std::span(second)));
+    writer.finish();
+
+    std::uint64_t header_length = 0;  // little-endian, as on every target
+    std::ifstream(path, std::ios::binary)
+        .read(reinterpret_cast<char*>(&header_length), sizeof header_length);
+    EXPECT_EQ((sizeof header_length + header_length) % 64, 0u) << name;
+    SafetensorsFile file(path);
+    ASSERT_EQ(file.tensors().size(), 2u);
+    for (const TensorInfo& t : file.tensors()) {
+      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.data) % 64, 0u) << t.name;
+      const auto& expected = t.name == "second" ? second : first;
+      EXPECT_EQ(std::memcmp(t.data, expected.data(), t.nbytes), 0) << t.name;
+    }
+  }
 }
 
 TEST(SafetensorsFileTest, EmptyTensorsMayShareAnOffset) {

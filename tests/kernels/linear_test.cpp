@@ -151,6 +151,42 @@ TEST(LinearTest, BatchedResultsEqualEachTokenAloneBitForBit) {
   });
 }
 
+// t with its stored rows moved to start `offset` bytes past a cache line (bf16 or f16 weights).
+TestMatrix off_the_line(TestMatrix t, std::uintptr_t offset) {
+  constexpr std::uintptr_t kLine = 64;
+  std::vector<std::uint16_t> moved(t.half.size() + kLine);
+  const auto address = reinterpret_cast<std::uintptr_t>(moved.data());
+  const std::size_t shift = (kLine + offset - address % kLine) % kLine / sizeof(std::uint16_t);
+  std::copy(t.half.begin(), t.half.end(), moved.begin() + static_cast<std::ptrdiff_t>(shift));
+  t.half = std::move(moved);
+  t.m.data = t.half.data() + shift;
+  return t;
+}
+
+// A checkpoint whose header length is not a multiple of 64 puts every row off the cache line;
+// prompts then work on an aligned copy of each block of rows. The results are those of the rows
+// in place, bit for bit, for every batch size.
+TEST(LinearTest, RowsOffTheCacheLineGiveTheSameResultsBitForBit) {
+  std::mt19937 rng(7);
+  for_each_target([&](const std::string&) {
+    for (DType dtype : {DType::BF16, DType::F16}) {
+      // 2240 inputs: rows of 70 cache lines; 75 rows: blocks of rows and a remainder.
+      const TestMatrix aligned =
+          make_float_matrix(dtype, Matrix::Layout::kOutMajor, 75, 2240, 0, rng);
+      const TestMatrix moved = off_the_line(aligned, 32);
+      ASSERT_EQ(reinterpret_cast<std::uintptr_t>(moved.m.data) % 64, 32u);
+      for (std::int64_t n : {1, 5, 37}) {
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        std::vector<float> x(static_cast<std::size_t>(n * aligned.m.in_features));
+        for (float& v : x) v = normal(rng);
+        EXPECT_EQ(linear_of(moved.m, x, n), linear_of(aligned.m, x, n))
+            << dtype_name(dtype) << ", " << n << " tokens";
+      }
+      expect_batch_invariant(moved, rng, std::string(dtype_name(dtype)) + " off the line");
+    }
+  });
+}
+
 // A long prompt with bf16 activations goes through a product in strips of tokens (1 MiB of
 // activations each): rows of 8192 inputs make strips of 64 tokens, so 131 tokens end in a strip
 // of 3, which takes the decoding kernels. Every token still gets what it gets alone, on every
