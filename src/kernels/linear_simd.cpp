@@ -90,10 +90,13 @@ constexpr int kMr = 4;
 #endif
 // In-major prompt tiles (InMajorAccumulatePrompt): tokens × column vectors of sums in registers,
 // plus a row's vectors and a broadcast input (8 × 3 + 3 + 1 = 28 of AVX-512's 32 registers;
-// 4 × 2 + 2 + 1 = 11 of 16). On one core, bench_kernels prefill_bf16_in_major: 8 × 2 95-97
-// GFLOP/s, 8 × 3 103-108, 16 × 1 93-96, 16 × 2 (spilling) 104.
-constexpr int kInMajorPromptTokens = kVectorRegisters >= 32 ? 8 : 4;
-constexpr int kPromptTileVectors = kVectorRegisters >= 32 ? 3 : 2;
+// 8 × 1 + 1 + 1 = 10 of AVX2's 16). On one core, bench_kernels prefill_bf16_in_major: AVX-512
+// 8 × 2 95-97 GFLOP/s, 8 × 3 103-108, 16 × 1 93-96, 16 × 2 (spilling) 104; AVX2 (--avx2, two
+// alternated rounds) 4 × 2 44-49, 8 × 1 52-53, 12 × 1 52-55 (8 divides a routed expert's 32
+// tokens). Each bf16 vector of a row is widened once for all the tile's tokens, so more tokens
+// per vector leave the FMA ports fewer conversions to share.
+constexpr int kInMajorPromptTokens = 8;
+constexpr int kPromptTileVectors = kVectorRegisters >= 32 ? 3 : 1;
 static_assert(kInMajorPromptTokens % kTiledTokens == 0);
 
 // Output rows of float weights processed together by the small-batch kernels for kTokens tokens:
