@@ -6,7 +6,8 @@
 // the last-level cache), so that the weights come from memory as a model's do (on a machine with
 // a 480 MB cache a single 84 MB matrix stayed there, and 1 GiB of copies was still served in
 // part from it), and in huge pages as the engine asks for its weights (util/huge_pages.h); the
-// *_small_pages benchmarks show what 4 KiB pages cost.
+// *_small_pages benchmarks show what 4 KiB pages cost. Quantized matrices have the row-group scale
+// tables of a loaded model (kernels/row_group_scales.h); *_no_scale_table shows what they save.
 //
 // `--avx2` runs everything as on a CPU without AVX-512: Highway's kernels on their AVX2 target,
 // the int8 family on its AVX2 kernel and the bf16 one on its portable kernel (benchmarks that name
@@ -27,6 +28,7 @@
 #include "kernels/matrix_traffic.h"
 #include "kernels/mlx_quant.h"
 #include "kernels/roofline.h"
+#include "kernels/row_group_scales.h"
 #include "util/huge_pages.h"
 
 namespace llama4 {
@@ -63,9 +65,12 @@ struct BenchMatrix {
 // the fused gate_up tensor (rows of 2 × kExpertWidth), both halves as one product (as the engine
 // runs an expert's gate and up), or the down projection ([kExpertWidth, kHidden]).
 enum class ExpertPart { kGate, kGateHalfOfFused, kFusedGateUp, kDown };
+// Quantized matrices get the row-group scale tables a loaded model gives them, unless
+// scale_tables is off (the kernels then lay the scales out as they go).
 struct Placement {
   PageSize pages = PageSize::kHuge;
   ExpertPart part = ExpertPart::kGate;
+  bool scale_tables = true;
 };
 
 BenchMatrix make_matrix(DType dtype, int bits, Matrix::Layout layout, Placement placement) {
@@ -129,6 +134,12 @@ void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout l
   while (static_cast<std::int64_t>(copies.size()) * bytes <
          static_cast<std::int64_t>(uncached_read_bytes()))
     copies.push_back(clone(copies[0]));
+  std::vector<Matrix*> matrices;
+  for (BenchMatrix& c : copies) matrices.push_back(&c.m);
+  const RowGroupScaleSet tables(placement.scale_tables ? matrices : std::vector<Matrix*>{},
+                                nullptr);
+  for (const Matrix* m : matrices)
+    if (m->quant.row_group_scales != nullptr) m->quant.row_group_scales->entries();
   std::vector<float> x(static_cast<std::size_t>(tokens * copies[0].m.in_features), 0.5f);
   std::vector<float> y(static_cast<std::size_t>(tokens * copies[0].m.out_features));
   std::size_t next = 0;
@@ -197,6 +208,9 @@ BENCHMARK_CAPTURE(run_linear, decode_q8_int16_activations, DType::U32, 8, kOut, 
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_linear, decode_q4_int16_activations, DType::U32, 4, kOut, 1, true,
                   Placement{}, 16)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(run_linear, decode_q4_int16_activations_no_scale_table, DType::U32, 4, kOut, 1,
+                  true, Placement{.scale_tables = false}, 16)
     ->UseRealTime();
 BENCHMARK_CAPTURE(run_int8_kernel, decode_q4_int8_activations_avx2, Int8Kernel::kAvx2, 4, 1)
     ->UseRealTime();

@@ -412,4 +412,10 @@ const TensorInfo* Checkpoint::find(const std::string& canonical_name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+bool Checkpoint::read_without_map(const void* where, void* into, std::size_t count) const {
+  for (const auto& shard : shards_)
+    if (shard->mapped().read_without_map(where, into, count)) return true;
+  return false;
+}
+
 }  // namespace llama4

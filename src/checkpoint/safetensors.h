@@ -42,6 +42,7 @@ class SafetensorsFile {
   explicit SafetensorsFile(const std::filesystem::path& path);
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const MappedFile& mapped() const { return file_; }
 
   // Validates header bytes (without the data) — exposed for tests and fuzzing.
   static std::vector<TensorInfo> parse(std::span<const std::byte> file_bytes,
@@ -67,6 +68,8 @@ class Checkpoint {
   const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
   std::size_t skipped_vision_tensors() const { return skipped_vision_; }
   const std::vector<std::filesystem::path>& files() const { return files_; }
+  // MappedFile::read_without_map for a range of any of the checkpoint's files.
+  bool read_without_map(const void* where, void* into, std::size_t count) const;
 
  private:
   std::vector<std::unique_ptr<SafetensorsFile>> shards_;

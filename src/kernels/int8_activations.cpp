@@ -12,6 +12,7 @@
 #include "kernels/forced_kernel.h"
 #include "kernels/int8_kernels.h"
 #include "kernels/linear.h"
+#include "kernels/row_group_scales.h"
 
 namespace llama4 {
 namespace int8 {
@@ -211,12 +212,16 @@ void linear_int8_activations(const Matrix& w, const float* x, std::int64_t n_tok
   int8::quantize_activations(x, n_tokens, w.in_features, w.quant.bits, w.quant.group_size, planes,
                              a);
   const std::int64_t out = w.out_features;
+  // Laid out once, before the threads need it.
+  if (w.quant.row_group_scales != nullptr) w.quant.row_group_scales->entries();
   if (n_tokens <= kTileTokens) {
-    // Decode: threads split the rows evenly; each streams its share once.
+    // Decode: threads split the rows evenly, in whole units of the VNNI kernel's row groups (so
+    // that each thread's groups are its scale table's); each streams its share once.
     const int threads = omp_get_max_threads();
+    const std::int64_t unit = int8::decode_row_unit(w.in_features * w.quant.bits / 8);
 #pragma omp parallel num_threads(threads)
     {
-      const std::int64_t per = (out + threads - 1) / threads;
+      const std::int64_t per = ((out + threads - 1) / threads + unit - 1) / unit * unit;
       const std::int64_t begin = std::min(out, omp_get_thread_num() * per);
       rows_all_tokens(w, a, nullptr, nullptr, begin, std::min(out, begin + per), n_tokens, y);
     }

@@ -6,18 +6,23 @@
 // transposed into the panel a slice at a time (kSliceBytes of each row), and every token tile
 // passes over the panel.
 //
-// It reads the rows' scales and biases where the checkpoint stores them (bf16, f16 or f32,
-// template parameter kScale), widening 16 at a time in registers and transposing them like the
-// levels: a separate widening pass over them took a fifth of decoding time in an earlier kernel,
-// most of it waiting for memory no prefetch had asked for.
+// Each row group's scales and biases come as one vector of its 16 rows per weight group ("scale
+// entries", in the stored dtype: bf16, f16 or f32, template parameter kScale). A loaded model's
+// matrices have them laid out once in a table (row_group_scales.h) in decoding's order of row
+// groups; without one, the kernel transposes them from where the checkpoint stores them as it
+// goes, the next group's while a group decodes. (A separate widening pass over them took a fifth
+// of decoding time in an earlier kernel, most of it waiting for memory no prefetch had asked for;
+// transposing them as it went took about as much of the 4-bit kernel's time.)
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
 #include "kernels/avx512_transpose.h"
 #include "kernels/int8_kernels.h"
 #include "kernels/prefetch.h"
+#include "kernels/row_group_scales.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -29,10 +34,27 @@
 
 namespace llama4::int8 {
 
+// Decoding walks a row range in this order (int8_kernels.h), so that each row it reads side by
+// side lies in a page of its own. 4-bit rows of 5120 inputs (2560 bytes) in groups of every second
+// row: bench_kernels decode_q4_int8_activations, two threads, medians of
+// six alternated runs, 24.5 → 28.4 GB/s; 8-bit rows (5120 bytes) are unchanged, and groups of
+// rows 8 KiB apart were no better.
+void decode_order(std::int64_t begin, std::int64_t end, std::int64_t row_bytes,
+                  std::vector<RowGroup>& order) {
+  const std::int64_t step = rows_apart_for_streams(row_bytes);
+  order.clear();
+  std::int64_t r = begin;
+  for (; r + kVnniGroupRows * step <= end; r += kVnniGroupRows * step)
+    for (std::int64_t first = r; first < r + step; ++first)
+      order.push_back({first, step, kVnniGroupRows});
+  for (; r < end; r += kVnniGroupRows)
+    order.push_back({r, 1, static_cast<int>(std::min<std::int64_t>(kVnniGroupRows, end - r))});
+}
+
 #if LLAMA4_HAVE_VNNI_KERNEL
 namespace {
 
-constexpr int kGroupRows = 16;       // rows of a group: one per 32-bit lane
+constexpr int kGroupRows = kVnniGroupRows;  // rows of a group: one per 32-bit lane
 constexpr std::int64_t kChunk = 64;  // bytes of each row transposed at a time
 
 // GCC 12 reports its own intrinsics' `_mm512_undefined_*()` pass-through operands as
@@ -43,52 +65,63 @@ constexpr std::int64_t kChunk = 64;  // bytes of each row transposed at a time
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-// The scales or biases [index, index + 16) stored as kScale, widened to f32 (exactly, as
-// widen_to_f32 does); lanes outside `mask` read nothing and are zero.
+// Scale entries: the kernel reads a row group's scales and biases as one entry per weight group.
+// For the 16-bit dtypes (bf16, f16) an entry is 16 words, word r holding row r's scale in its low
+// half and its bias in its high half, so that one transpose serves both; for f32 it is the 16
+// scales, then the 16 biases. Each becomes 16 floats by a shift, a mask or a conversion, exactly
+// as widen_to_f32 widens them.
 template <DType kScale>
-LLAMA4_VNNI __attribute__((always_inline)) inline __m512 load_widened(const void* base,
-                                                                      std::int64_t index,
-                                                                      __mmask16 mask) {
-  if constexpr (kScale == DType::F32) {
-    return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(base) + index);
-  } else {
-    const __m256i half =
-        _mm256_maskz_loadu_epi16(mask, static_cast<const std::uint16_t*>(base) + index);
-    if constexpr (kScale == DType::F16) return _mm512_cvtph_ps(half);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
-  }
+constexpr std::int64_t kEntryWords = kScale == DType::F32 ? 2 * kGroupRows : kGroupRows;
+
+template <DType kScale>
+LLAMA4_VNNI __attribute__((always_inline)) inline __m512 scales_of(__m512i packed) {
+  if constexpr (kScale == DType::F16) return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(packed));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(packed, 16));
+}
+template <DType kScale>
+LLAMA4_VNNI __attribute__((always_inline)) inline __m512 biases_of(__m512i packed) {
+  if constexpr (kScale == DType::F16)
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(packed, 16)));
+  return _mm512_castsi512_ps(
+      _mm512_and_si512(packed, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+template <DType kScale>
+LLAMA4_VNNI __attribute__((always_inline)) inline __m512 entry_scales(const std::uint32_t* entry) {
+  if constexpr (kScale == DType::F32) return _mm512_loadu_ps(entry);
+  return scales_of<kScale>(_mm512_loadu_si512(entry));
+}
+template <DType kScale>
+LLAMA4_VNNI __attribute__((always_inline)) inline __m512 entry_biases(const std::uint32_t* entry) {
+  if constexpr (kScale == DType::F32) return _mm512_loadu_ps(entry + kGroupRows);
+  return biases_of<kScale>(_mm512_loadu_si512(entry));
 }
 
-// out[g · 16 + r] = the value of weight group g of row row0 + r · step (zero from `rows` on), for
-// the 16 groups from g0, for the scales and the biases of the group's rows. For bf16 (the
-// usual dtype) a row's scale and bias of a group share a 32-bit element (scale in the low half,
-// bias in the high), so one transpose serves both, and each becomes a float by a shift or a mask.
+// entries[(g0 + j) · kEntryWords …] = the entries of weight groups g0 + j (j < 16) of rows row0 +
+// r · step (zero from `rows` on and past the last group).
 template <DType kScale>
 LLAMA4_VNNI void transpose_window(const QuantizedData& q, std::int64_t row0, std::int64_t step,
-                                  int rows, std::int64_t groups, std::int64_t g0, float* scales_out,
-                                  float* biases_out) {
+                                  int rows, std::int64_t groups, std::int64_t g0,
+                                  std::uint32_t* entries) {
   const std::int64_t count = std::min<std::int64_t>(kGroupRows, groups - g0);
   const auto mask = static_cast<__mmask16>((1u << count) - 1u);
-  if constexpr (kScale != DType::BF16) {
+  __m512i v[kGroupRows];
+  if constexpr (kScale == DType::F32) {
     for (int array = 0; array < 2; ++array) {
-      const void* base = array == 0 ? q.scales : q.biases;
-      float* out = array == 0 ? scales_out : biases_out;
-      __m512i v[kGroupRows];
+      const auto* base = static_cast<const float*>(array == 0 ? q.scales : q.biases);
       for (int r = 0; r < kGroupRows; ++r)
         v[r] = r < rows ? _mm512_castps_si512(
-                              load_widened<kScale>(base, (row0 + r * step) * groups + g0, mask))
+                              _mm512_maskz_loadu_ps(mask, base + (row0 + r * step) * groups + g0))
                         : _mm512_setzero_si512();
       transpose16(v);
-      for (int j = 0; j < kGroupRows; ++j) _mm512_storeu_si512(out + (g0 + j) * kGroupRows, v[j]);
+      for (int j = 0; j < kGroupRows; ++j)
+        _mm512_storeu_si512(entries + (g0 + j) * kEntryWords<kScale> + array * kGroupRows, v[j]);
     }
   } else {
     // Groups of the 32-bit elements after unpacking a row's scales and biases (per 128-bit lane).
     static constexpr int kGroupOf[kGroupRows] = {0, 1, 2, 3, 8,  9,  10, 11,
                                                  4, 5, 6, 7, 12, 13, 14, 15};
-    const __m512i high_half = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
     const auto* scales = static_cast<const std::uint16_t*>(q.scales);
     const auto* biases = static_cast<const std::uint16_t*>(q.biases);
-    __m512i v[kGroupRows];
     for (int r = 0; r < kGroupRows; ++r) {
       if (r >= rows) {
         v[r] = _mm512_setzero_si512();
@@ -101,42 +134,43 @@ LLAMA4_VNNI void transpose_window(const QuantizedData& q, std::int64_t row0, std
                                 _mm256_unpackhi_epi16(scale, bias), 1);
     }
     transpose16(v);
-    for (int j = 0; j < kGroupRows; ++j) {
-      const std::int64_t g = g0 + kGroupOf[j];
-      _mm512_storeu_si512(scales_out + g * kGroupRows, _mm512_slli_epi32(v[j], 16));
-      _mm512_storeu_si512(biases_out + g * kGroupRows, _mm512_and_si512(v[j], high_half));
-    }
+    for (int j = 0; j < kGroupRows; ++j)
+      _mm512_storeu_si512(entries + (g0 + kGroupOf[j]) * kGroupRows, v[j]);
   }
 }
 
-// A row group's scales and biases as one vector of its 16 rows per weight group (zero for rows
-// past the group's end), built a window of 16 groups at a time: all at once for prompts, and for
-// decoding while the group before it decodes, so that their loads overlap with its work. Each
-// scale of a decoded row is used once, and this transposition is the price of one row per lane:
-// in a decode profile it takes about a fifth of the kernel's time.
+// Words of a row group's entries: whole windows of 16 weight groups.
+std::int64_t group_entry_words(std::int64_t groups, DType scale_dtype) {
+  const std::int64_t windows = (groups + kGroupRows - 1) / kGroupRows;
+  return windows * kGroupRows * (scale_dtype == DType::F32 ? 2 : 1) * kGroupRows;
+}
+
+// A row group's entries, laid out here a window of 16 weight groups at a time: all at once for
+// prompts and, decoding, while the group before it decodes, so that their loads overlap with its
+// work. Each scale of a decoded row is used once, and this layout is the price of one row per
+// lane: in a decode profile it took about a fifth of the kernel's time. A matrix with a
+// RowGroupScales table has them laid out once instead.
 struct GroupScales {
-  std::vector<float> scales, biases;
+  std::vector<std::uint32_t> entries;
   std::int64_t row0 = 0, step = 1, groups = 0, windows = 0, done = 0;
   int rows = 0;
 
   // Rows row0 + r · step for r < row_count.
   void start(std::int64_t first_row, std::int64_t row_step, int row_count,
-             std::int64_t group_count) {
+             std::int64_t group_count, DType scale_dtype) {
     row0 = first_row;
     step = row_step;
     rows = row_count;
     groups = group_count;
     windows = (groups + kGroupRows - 1) / kGroupRows;
     done = 0;
-    scales.resize(static_cast<std::size_t>(windows * kGroupRows * kGroupRows));
-    biases.resize(static_cast<std::size_t>(windows * kGroupRows * kGroupRows));
+    entries.resize(static_cast<std::size_t>(group_entry_words(groups, scale_dtype)));
   }
-  // Builds the windows up to `target` (of `windows`).
+  // Lays out the windows up to `target` (of `windows`).
   template <DType kScale>
   void build_until(const QuantizedData& q, std::int64_t target) {
     for (; done < std::min(target, windows); ++done)
-      transpose_window<kScale>(q, row0, step, rows, groups, done * kGroupRows, scales.data(),
-                               biases.data());
+      transpose_window<kScale>(q, row0, step, rows, groups, done * kGroupRows, entries.data());
   }
 };
 
@@ -271,9 +305,11 @@ LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t b
   for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + std::int64_t{t} * kGroupRows, acc[t]);
 }
 
-// The stored scales and biases of a row group two groups ahead of the one decoding.
+// Two ranges of `bytes` bytes that a decoding row group asks for a line or two per chunk: the
+// stored scales and biases of the group two ahead (the next one's are laid out meanwhile), or the
+// next group's entries in a RowGroupScales table, in two halves.
 struct ScalesAhead {
-  const void *scales, *biases;
+  const void *first, *second;
   std::int64_t bytes;
 };
 
@@ -317,16 +353,15 @@ LLAMA4_VNNI __attribute__((always_inline)) inline void unit_sums(
 // from memory; unit_sums turns the 16 rows' lane sums into the per-unit vectors of the panel's
 // order, a block's one or two of them are added, and the sums stay in registers throughout. Each
 // row asks for the bytes 16 lanes on: those of the next group of the same shape (decode_order).
-// Meanwhile the next group's scales are transposed (`pending`) and the one after it asked for
-// (`ahead`).
+// The group's scale `entries` are ready; meanwhile the next group's are laid out (`pending`, unless
+// they come from a table) and later ones asked for (`ahead`).
 template <int kBits, int kPlanes, DType kScale, int kTokens>
 LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* first_row,
                                    std::int64_t row_bytes, std::int64_t lane_bytes, int rows,
-                                   const GroupScales& own, GroupScales* pending,
+                                   const std::uint32_t* entries, GroupScales* pending,
                                    const ScalesAhead& ahead, const Activations& a, float* sums) {
   const std::int64_t group = q.group_size;
-  const float* scales = own.scales.data();
-  const float* biases = own.biases.data();
+  constexpr std::int64_t kEntry = kEntryWords<kScale>;
   constexpr std::int64_t kUnitBytes = quads_per_unit(kBits) * 4;
   constexpr int kUnitsPerChunk = static_cast<int>(kChunk / kUnitBytes);
   const std::int64_t units = a.units_per_block();
@@ -342,21 +377,20 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
   const std::int64_t chunks = (row_bytes + kChunk - 1) / kChunk;
   for (std::int64_t c = 0; c < row_bytes; c += kChunk) {
     const std::int64_t valid = std::min(kChunk, row_bytes - c);
-    if (pending != nullptr) {
+    if (pending != nullptr)
       pending->build_until<kScale>(q, (c / kChunk + 1) * pending->windows / chunks);
-      // The group after the pending one: a line or two of its scales and biases per chunk (asked
-      // for all at once, most of the requests were dropped beside the rows' own).
-      const std::int64_t lines = ahead.bytes / 64, per_chunk = (lines + chunks - 1) / chunks;
-      for (std::int64_t line = c / kChunk * per_chunk, end = std::min(lines, line + per_chunk);
-           line < end; ++line) {
-        prefetch_to_l2(ahead.scales, line * 64);
-        prefetch_to_l2(ahead.biases, line * 64);
-      }
+    // A line or two of `ahead` per chunk (asked for all at once, most of the requests were dropped
+    // beside the rows' own).
+    const std::int64_t lines = ahead.bytes / 64, per_chunk = (lines + chunks - 1) / chunks;
+    for (std::int64_t line = c / kChunk * per_chunk, end = std::min(lines, line + per_chunk);
+         line < end; ++line) {
+      prefetch_to_l2(ahead.first, line * 64);
+      prefetch_to_l2(ahead.second, line * 64);
     }
     // The bias term's steps of the groups starting in this chunk, between the chunk's other work
     // rather than in one chain of dependent FMAs at the end.
     for (; next_group * group < (c + valid) * 8 / kBits; ++next_group) {
-      const __m512 group_biases = _mm512_loadu_ps(biases + next_group * kGroupRows);
+      const __m512 group_biases = entry_biases<kScale>(entries + next_group * kEntry);
       for (int t = 0; t < kTokens; ++t)
         bias[t] =
             _mm512_fmadd_ps(group_biases, _mm512_set1_ps(a.token_sums(t)[next_group]), bias[t]);
@@ -417,8 +451,9 @@ LLAMA4_VNNI void vnni_decode_group(const QuantizedData& q, const std::uint8_t* f
         if (b >= blocks) break;
         const std::int64_t block = first_block + b;
         const __m512i sum = by_block[b];
-        const __m512 scale = _mm512_mul_ps(block_scales_of(scales, block, a.block, group),
-                                           _mm512_set1_ps(block_scales[block]));
+        const __m512 scale =
+            _mm512_mul_ps(entry_scales<kScale>(entries + block * a.block / group * kEntry),
+                          _mm512_set1_ps(block_scales[block]));
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[t]);
       }
     }
@@ -473,37 +508,90 @@ void add_bias_terms(const float* biases, std::int64_t groups, const Activations&
     });
 }
 
-// Rows of a decoding row group: first + r · step for r < rows.
-struct RowGroup {
-  std::int64_t first = 0, step = 1;
-  int rows = 0;
-};
-
-// The order in which rows [begin, end) decode: blocks of 16 · step rows as `step` groups of every
-// step-th row (step = rows_apart_for_streams: each row read side by side in a page of its own),
-// then what is left in groups of consecutive rows. 4-bit rows of 5120 inputs (2560 bytes) in
-// groups of every second row: bench_kernels decode_q4_int8_activations, two threads, medians of
-// six alternated runs, 24.5 → 28.4 GB/s; 8-bit rows (5120 bytes) are unchanged, and groups of
-// rows 8 KiB apart were no better.
-void decode_order(std::int64_t begin, std::int64_t end, std::int64_t row_bytes,
-                  std::vector<RowGroup>& order) {
-  const std::int64_t step = rows_apart_for_streams(row_bytes);
-  order.clear();
-  std::int64_t r = begin;
-  for (; r + kGroupRows * step <= end; r += kGroupRows * step)
-    for (std::int64_t first = r; first < r + step; ++first)
-      order.push_back({first, step, kGroupRows});
-  for (; r < end; r += kGroupRows)
-    order.push_back({r, 1, static_cast<int>(std::min<std::int64_t>(kGroupRows, end - r))});
-}
-
 // Per-thread buffers of a row group.
 struct GroupScratch {
   alignas(64) __m512i panel[kSliceBytes / 4];  // one quad of every row of the group per vector
   GroupScales scales[2];                       // the group's and, decoding, the next one's
   std::vector<float> sums;                     // [tokens][16]
   std::vector<RowGroup> order;                 // decoding: the row groups in order
+  std::vector<float> scales_f32, biases_f32;   // a prompt's: [weight group][16]
 };
+
+// Where row `row` of a matrix of `out` rows lies in decode_order over all of them (int8_kernels.h):
+// its group's index and its lane.
+struct RowPlace {
+  std::int64_t group = 0;
+  int lane = 0;
+};
+RowPlace place_in_decode_order(std::int64_t row, std::int64_t out, std::int64_t row_bytes) {
+  const std::int64_t step = rows_apart_for_streams(row_bytes), unit = decode_row_unit(row_bytes);
+  const std::int64_t whole = out / unit * unit;  // the rows of whole blocks
+  if (row < whole) {
+    const std::int64_t within = row % unit;
+    return {row / unit * step + within % step, static_cast<int>(within / step)};
+  }
+  return {whole / kGroupRows + (row - whole) / kGroupRows,
+          static_cast<int>((row - whole) % kGroupRows)};
+}
+
+// base[index[r]] for the lanes r of `lanes`, zero in the others.
+LLAMA4_VNNI __attribute__((always_inline)) inline __m512i gather_words(const std::uint32_t* base,
+                                                                       __m512i index,
+                                                                       __mmask16 lanes) {
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), lanes, index, base, 4);
+}
+
+// A prompt's row group (rows [row0, row0 + rows), consecutive) takes its scales and biases as
+// floats, s.scales_f32[g · 16 + r]: gathered from the matrix's RowGroupScales table, whose groups
+// are decoding's, or laid out here.
+template <DType kScale>
+LLAMA4_VNNI void prompt_scales(const Matrix& w, std::int64_t row0, int rows, GroupScratch& s) {
+  const QuantizedData& q = w.quant;
+  const std::int64_t groups = w.in_features / q.group_size;
+  constexpr std::int64_t kEntry = kEntryWords<kScale>;
+  s.scales_f32.resize(static_cast<std::size_t>(groups * kGroupRows));
+  s.biases_f32.resize(s.scales_f32.size());
+  float* scales = s.scales_f32.data();
+  float* biases = s.biases_f32.data();
+  if (q.row_group_scales == nullptr) {
+    prefetch_scales_and_biases(q, (row0 + kGroupRows) * groups, kGroupRows * groups);
+    GroupScales& laid = s.scales[0];
+    laid.start(row0, 1, rows, groups, q.scale_dtype);
+    laid.build_until<kScale>(q, laid.windows);
+    for (std::int64_t g = 0; g < groups; ++g) {
+      _mm512_storeu_ps(scales + g * kGroupRows, entry_scales<kScale>(&laid.entries[g * kEntry]));
+      _mm512_storeu_ps(biases + g * kGroupRows, entry_biases<kScale>(&laid.entries[g * kEntry]));
+    }
+    return;
+  }
+  const std::int64_t row_bytes = w.in_features * q.bits / 8;
+  const std::int64_t words = group_entry_words(groups, q.scale_dtype);
+  RowPlace places[kGroupRows];
+  std::int64_t first_group = std::numeric_limits<std::int64_t>::max();
+  for (int r = 0; r < rows; ++r) {
+    places[r] = place_in_decode_order(row0 + r, w.out_features, row_bytes);
+    first_group = std::min(first_group, places[r].group);
+  }
+  alignas(64) std::int32_t index[kGroupRows] = {};
+  for (int r = 0; r < rows; ++r)
+    index[r] = static_cast<std::int32_t>((places[r].group - first_group) * words + places[r].lane);
+  const std::uint32_t* base = q.row_group_scales->entries() + first_group * words;
+  const auto lanes = static_cast<__mmask16>((1u << rows) - 1u);
+  const __m512i lane_index = _mm512_load_si512(index);
+  for (std::int64_t g = 0; g < groups; ++g) {
+    const __m512i at = _mm512_add_epi32(lane_index, _mm512_set1_epi32(static_cast<int>(g * kEntry)));
+    if constexpr (kScale == DType::F32) {
+      _mm512_storeu_si512(scales + g * kGroupRows, gather_words(base, at, lanes));
+      _mm512_storeu_si512(
+          biases + g * kGroupRows,
+          gather_words(base, _mm512_add_epi32(at, _mm512_set1_epi32(kGroupRows)), lanes));
+    } else {
+      const __m512i packed = gather_words(base, at, lanes);
+      _mm512_storeu_ps(scales + g * kGroupRows, scales_of<kScale>(packed));
+      _mm512_storeu_ps(biases + g * kGroupRows, biases_of<kScale>(packed));
+    }
+  }
+}
 
 // A prompt's integer sums and float steps for rows [row0, row0 + rows) (at most 16) and every
 // token, slice by slice of their panel.
@@ -533,47 +621,70 @@ void vnni_prompt_group(const Matrix& w, std::int64_t row0, int rows, const Activ
   const QuantizedData& q = w.quant;
   const std::int64_t groups = w.in_features / q.group_size;
   const std::int64_t row_bytes = w.in_features * kBits / 8;
-  prefetch_scales_and_biases(q, (row0 + kGroupRows) * groups, kGroupRows * groups);
-  GroupScales& own = s.scales[0];
-  own.start(row0, 1, rows, groups);
-  own.build_until<kScale>(q, own.windows);
+  prompt_scales<kScale>(w, row0, rows, s);
   s.sums.assign(static_cast<std::size_t>(n_tokens * kGroupRows), 0.0f);
   const std::uint8_t* first_row =
       reinterpret_cast<const std::uint8_t*>(q.packed) + row0 * row_bytes;
   if (amx_tiles != nullptr)
-    amx_rows(kBits, first_row, row_bytes, rows, q.group_size, own.scales.data(), *amx_tiles,
+    amx_rows(kBits, first_row, row_bytes, rows, q.group_size, s.scales_f32.data(), *amx_tiles,
              n_tokens, s.sums.data());
   else
     with_one_or_two(a.units_per_block(), [&](auto units) {
       vnni_prompt_sums<kBits, kPlanes, decltype(units)::value>(
-          first_row, row_bytes, rows, q.group_size, own.scales.data(), *tiles, n_tokens,
+          first_row, row_bytes, rows, q.group_size, s.scales_f32.data(), *tiles, n_tokens,
           s.sums.data(), s.panel);
     });
-  add_bias_terms(own.biases.data(), groups, a, n_tokens, s.sums.data());
+  add_bias_terms(s.biases_f32.data(), groups, a, n_tokens, s.sums.data());
   store_group(s.sums.data(), n_tokens, rows, 1, w.out_features, y + row0);
 }
 
-// Decoding: rows [row0, row0 + count), group after group (decode_order), each group's scales
-// built while the one before it decodes.
+// Decoding: rows [row0, row0 + count), group after group (decode_order), each group's scale
+// entries read from the matrix's table or laid out while the group before it decodes.
 template <int kBits, int kPlanes, DType kScale>
 void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, const Activations& a,
                       std::int64_t n_tokens, float* y, GroupScratch& s) {
   const QuantizedData& q = w.quant;
   const std::int64_t groups = w.in_features / q.group_size;
   const std::int64_t row_bytes = w.in_features * kBits / 8;
-  const auto scale_bytes = static_cast<std::int64_t>(dtype_size(q.scale_dtype));
-  decode_order(row0, row0 + count, row_bytes, s.order);
+  const std::int64_t end = row0 + count;
+  decode_order(row0, end, row_bytes, s.order);
   const auto n = static_cast<std::int64_t>(s.order.size());
   s.sums.resize(static_cast<std::size_t>(n_tokens * kGroupRows));
+  const auto decode_group = [&](std::int64_t i, const std::uint32_t* entries, GroupScales* pending,
+                                const ScalesAhead& ahead) {
+    const RowGroup& g = s.order[static_cast<std::size_t>(i)];
+    const std::uint8_t* first_row =
+        reinterpret_cast<const std::uint8_t*>(q.packed) + g.first * row_bytes;
+    with_tokens<kTileTokens>(n_tokens, [&](auto k) {
+      vnni_decode_group<kBits, kPlanes, kScale, decltype(k)::value>(
+          q, first_row, row_bytes, g.step * row_bytes, g.rows, entries, pending, ahead, a,
+          s.sums.data());
+    });
+    store_group(s.sums.data(), n_tokens, g.rows, g.step, w.out_features, y + g.first);
+  };
+
+  // The table's groups are these where the range starts and ends on its units (int8_kernels.h).
+  const std::int64_t unit = decode_row_unit(row_bytes);
+  if (q.row_group_scales != nullptr && row0 % unit == 0 &&
+      (end == w.out_features || end % unit == 0)) {
+    const std::int64_t words = group_entry_words(groups, q.scale_dtype);
+    const std::uint32_t* entries = q.row_group_scales->entries() + row0 / kGroupRows * words;
+    for (std::int64_t i = 0; i < n; ++i, entries += words) {
+      const std::int64_t half_bytes = i + 1 < n ? words / 2 * 4 : 0;  // the next group's entries
+      decode_group(i, entries, nullptr, {entries + words, entries + words + words / 2, half_bytes});
+    }
+    return;
+  }
+
+  const auto scale_bytes = static_cast<std::int64_t>(dtype_size(q.scale_dtype));
   GroupScales* own = &s.scales[0];
   GroupScales* next = &s.scales[1];
   const auto start = [&](GroupScales* scales, const RowGroup& g) {
-    scales->start(g.first, g.step, g.rows, groups);
+    scales->start(g.first, g.step, g.rows, groups, q.scale_dtype);
   };
   if (n > 0) start(own, s.order[0]);
   own->build_until<kScale>(q, own->windows);
   for (std::int64_t i = 0; i < n; ++i) {
-    const RowGroup& g = s.order[static_cast<std::size_t>(i)];
     // The scales of the group after the next: the lines of all the rows it spans.
     ScalesAhead ahead{q.scales, q.biases, 0};
     if (i + 2 < n) {
@@ -585,14 +696,7 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
     }
     const bool has_next = i + 1 < n;
     if (has_next) start(next, s.order[static_cast<std::size_t>(i + 1)]);
-    const std::uint8_t* first_row =
-        reinterpret_cast<const std::uint8_t*>(q.packed) + g.first * row_bytes;
-    with_tokens<kTileTokens>(n_tokens, [&](auto k) {
-      vnni_decode_group<kBits, kPlanes, kScale, decltype(k)::value>(
-          q, first_row, row_bytes, g.step * row_bytes, g.rows, *own, has_next ? next : nullptr,
-          ahead, a, s.sums.data());
-    });
-    store_group(s.sums.data(), n_tokens, g.rows, g.step, w.out_features, y + g.first);
+    decode_group(i, own->entries.data(), has_next ? next : nullptr, ahead);
     std::swap(own, next);
   }
 }
@@ -627,11 +731,43 @@ void block_for_bits(const Matrix& w, std::int64_t row0, std::int64_t count, cons
   }
 }
 
+// The entries of every row group of decode_order over rows [0, out), in order.
+template <DType kScale>
+void lay_out_groups(const QuantizedData& q, std::int64_t out, std::int64_t in,
+                    std::uint32_t* table) {
+  const std::int64_t groups = in / q.group_size;
+  const std::int64_t words = group_entry_words(groups, kScale);
+  std::vector<RowGroup> order;
+  decode_order(0, out, in * q.bits / 8, order);
+  for (const RowGroup& g : order) {
+    for (std::int64_t g0 = 0; g0 < groups; g0 += kGroupRows)
+      transpose_window<kScale>(q, g.first, g.step, g.rows, groups, g0, table);
+    table += words;
+  }
+}
+
 #if !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
 }  // namespace
+
+std::int64_t row_group_scale_words(std::int64_t out, std::int64_t in, int group_size,
+                                   DType scale_dtype) {
+  return (out + kGroupRows - 1) / kGroupRows * group_entry_words(in / group_size, scale_dtype);
+}
+
+void lay_out_row_group_scales(const QuantizedData& q, std::int64_t out, std::int64_t in,
+                              std::uint32_t* table) {
+  switch (q.scale_dtype) {
+    case DType::F32:
+      return lay_out_groups<DType::F32>(q, out, in, table);
+    case DType::F16:
+      return lay_out_groups<DType::F16>(q, out, in, table);
+    default:  // bind_weights admits only float scales: bf16 here
+      return lay_out_groups<DType::BF16>(q, out, in, table);
+  }
+}
 
 bool cpu_runs_vnni_kernel() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -657,6 +793,12 @@ bool cpu_runs_vnni_kernel() {
 
 void vnni_block(const Matrix&, std::int64_t, std::int64_t, const Activations&, const TokenTiles*,
                 const AmxTokenTiles*, std::int64_t, float*) {}
+
+std::int64_t row_group_scale_words(std::int64_t, std::int64_t, int, DType) {
+  return 0;
+}
+
+void lay_out_row_group_scales(const QuantizedData&, std::int64_t, std::int64_t, std::uint32_t*) {}
 
 #endif
 

@@ -215,6 +215,32 @@ inline void prefetch_scales_and_biases(const QuantizedData& q, std::int64_t firs
   }
 }
 
+// Decoding's row groups on the VNNI kernel: a matrix's rows in blocks of kVnniGroupRows · step
+// rows (step = rows_apart_for_streams of the row's bytes), each block taken as `step` groups of
+// every step-th row, then the rows left over in groups of consecutive rows. Group i of that order
+// over all rows is the one RowGroupScales keeps at index i; a thread that decodes rows [begin,
+// end) walks the same groups when begin and end (unless it is the last row) are multiples of
+// decode_row_unit.
+inline constexpr std::int64_t kVnniGroupRows = 16;
+constexpr std::int64_t decode_row_unit(std::int64_t row_bytes) {
+  return kVnniGroupRows * rows_apart_for_streams(row_bytes);
+}
+struct RowGroup {
+  std::int64_t first = 0, step = 1;  // rows first + r · step for r < rows
+  int rows = 0;
+};
+void decode_order(std::int64_t begin, std::int64_t end, std::int64_t row_bytes,
+                  std::vector<RowGroup>& order);
+
+// The 32-bit words of the row-group scale table of a matrix with these dimensions (0 where the
+// VNNI kernel is not built), and the table itself: for each row group of decode_order over all
+// `out` rows, each weight group's scales and biases of its 16 rows, as the kernel reads them
+// (int8_kernel_vnni.cpp, "Scale entries"). `q`'s scales and biases may lie anywhere in memory.
+std::int64_t row_group_scale_words(std::int64_t out, std::int64_t in, int group_size,
+                                   DType scale_dtype);
+void lay_out_row_group_scales(const QuantizedData& q, std::int64_t out, std::int64_t in,
+                              std::uint32_t* table);
+
 // The kernels: y[t, row0 + r] for r < count and every token, each the same arithmetic.
 // Portable C++: one (row, token) at a time.
 void portable_block(const Matrix& w, const RowBlock& block, std::int64_t row0, std::int64_t count,

@@ -105,7 +105,14 @@ Model::Model(ModelConfig config, Checkpoint checkpoint)
       plan_(LayerPlan::from_config(config_)),
       checkpoint_(std::move(checkpoint)),
       weights_(bind_weights(checkpoint_, config_, plan_)),
-      rope_(config_.head_dim, config_.rope_theta, config_.rope_scaling) {}
+      rope_(config_.head_dim, config_.rope_theta, config_.rope_scaling) {
+  std::vector<Matrix*> matrices;
+  for_each_matrix(weights_, [&](Matrix& m) { matrices.push_back(&m); });
+  scale_tables_ = std::make_unique<RowGroupScaleSet>(
+      matrices, [this](const void* where, void* into, std::size_t count) {
+        return checkpoint_.read_without_map(where, into, count);
+      });
+}
 
 namespace {
 

@@ -14,6 +14,7 @@
 #include "checkpoint/model_config.h"
 #include "checkpoint/safetensors.h"
 #include "kernels/rope.h"
+#include "kernels/row_group_scales.h"
 #include "model/kv_cache.h"
 #include "model/layer_plan.h"
 #include "model/numerics_check.h"
@@ -107,6 +108,7 @@ class Model {
   LayerPlan plan_;
   Checkpoint checkpoint_;
   ModelWeights weights_;
+  std::unique_ptr<RowGroupScaleSet> scale_tables_;  // the quantized matrices' (weights_ point in)
   RopeTable rope_;
   bool check_numerics_ = kCheckNumericsByDefault;
   QuantizedActivations quantized_activations_ = QuantizedActivations::kF32;

@@ -11,6 +11,8 @@
 namespace llama4 {
 
 // mlx affine quantization of a matrix stored out-major: w = scale · q + bias per group of inputs.
+class RowGroupScales;  // kernels/row_group_scales.h
+
 struct QuantizedData {
   const std::uint32_t* packed = nullptr;  // [out, in·bits/32]
   const void* scales = nullptr;           // [out, in/group_size], dtype scale_dtype
@@ -22,6 +24,9 @@ struct QuantizedData {
   // int8 (8) or to 16 bits (16): faster on CPUs with AVX-512 VNNI, at the cost of that rounding. 0:
   // f32.
   int activation_bits = 0;
+  // The scales and biases laid out once for the AVX-512 int8 kernels, where the model made such a
+  // table (kernels/row_group_scales.h); null: the kernels lay them out as they go.
+  const RowGroupScales* row_group_scales = nullptr;
 };
 
 struct Matrix {

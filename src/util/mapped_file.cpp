@@ -76,6 +76,26 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
+bool MappedFile::read_without_map(const void* where, void* into, std::size_t count) const {
+  const auto* first = static_cast<const std::byte*>(where);
+  if (data_ == nullptr || first < data_ || first > data_ + size_ ||
+      count > static_cast<std::size_t>(data_ + size_ - first))
+    return false;
+  const FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  auto offset = static_cast<off_t>(first - data_);
+  auto* out = static_cast<std::byte*>(into);
+  while (count > 0) {
+    const ssize_t got = ::pread(fd.get(), out, count, offset);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    out += got;
+    offset += got;
+    count -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
 }

@@ -22,6 +22,12 @@ class MappedFile {
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   const std::filesystem::path& path() const { return path_; }
 
+  // Copies [where, where + count) of the map into `into` by reading the file, not the map, so that
+  // those pages never count in this process's resident memory (for data that is read once to be
+  // laid out anew). False, having read nothing of use, when the range is not in this map or the
+  // read fails.
+  bool read_without_map(const void* where, void* into, std::size_t count) const;
+
  private:
   std::filesystem::path path_;
   const std::byte* data_ = nullptr;

@@ -31,6 +31,7 @@ using test::for_each_target;
 using test::linear_of;
 using test::make_float_matrix;
 using test::make_quantized_matrix;
+using test::store_scales_as;
 using test::TestMatrix;
 using test::value_at;
 
@@ -323,30 +324,6 @@ TEST(Int8ActivationsTest, MatchTheScalarModelOfTheirRounding) {
             }
           }
   });
-}
-
-// Points the matrix at copies of its (bf16) scales and biases stored as `dtype` (F32 exactly,
-// F16 rounded); its `values` then no longer apply.
-void store_scales_as(TestMatrix& t, DType dtype) {
-  t.m.quant.scale_dtype = dtype;
-  if (dtype == DType::BF16) {
-    t.m.quant.scales = t.scales.data();
-    t.m.quant.biases = t.biases.data();
-    return;
-  }
-  t.scales_f32.clear();
-  t.biases_f32.clear();
-  t.scales_f16.clear();
-  t.biases_f16.clear();
-  for (std::size_t g = 0; g < t.scales.size(); ++g) {
-    t.scales_f32.push_back(bf16_to_f32(t.scales[g]));
-    t.biases_f32.push_back(bf16_to_f32(t.biases[g]));
-    t.scales_f16.push_back(f32_to_f16(t.scales_f32.back()));
-    t.biases_f16.push_back(f32_to_f16(t.biases_f32.back()));
-  }
-  const bool f32 = dtype == DType::F32;
-  t.m.quant.scales = f32 ? static_cast<const void*>(t.scales_f32.data()) : t.scales_f16.data();
-  t.m.quant.biases = f32 ? static_cast<const void*>(t.biases_f32.data()) : t.biases_f16.data();
 }
 
 // Every kernel gives the portable kernel's results bit for bit, whatever the batch. The VNNI

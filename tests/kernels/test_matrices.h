@@ -106,6 +106,30 @@ inline TestMatrix make_quantized_matrix(int bits, int group_size, std::int64_t o
   return t;
 }
 
+// Points the matrix at copies of its (bf16) scales and biases stored as `dtype` (F32 exactly,
+// F16 rounded); its `values` then no longer apply.
+inline void store_scales_as(TestMatrix& t, DType dtype) {
+  t.m.quant.scale_dtype = dtype;
+  if (dtype == DType::BF16) {
+    t.m.quant.scales = t.scales.data();
+    t.m.quant.biases = t.biases.data();
+    return;
+  }
+  t.scales_f32.clear();
+  t.biases_f32.clear();
+  t.scales_f16.clear();
+  t.biases_f16.clear();
+  for (std::size_t g = 0; g < t.scales.size(); ++g) {
+    t.scales_f32.push_back(bf16_to_f32(t.scales[g]));
+    t.biases_f32.push_back(bf16_to_f32(t.biases[g]));
+    t.scales_f16.push_back(f32_to_f16(t.scales_f32.back()));
+    t.biases_f16.push_back(f32_to_f16(t.biases_f32.back()));
+  }
+  const bool f32 = dtype == DType::F32;
+  t.m.quant.scales = f32 ? static_cast<const void*>(t.scales_f32.data()) : t.scales_f16.data();
+  t.m.quant.biases = f32 ? static_cast<const void*>(t.biases_f32.data()) : t.biases_f16.data();
+}
+
 // linear() into a fresh vector (NaN-filled, so an output left unwritten shows).
 inline std::vector<float> linear_of(const Matrix& m, const std::vector<float>& x,
                                     std::int64_t n_tokens) {
