@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -77,13 +78,14 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 }
 
 bool MappedFile::read_without_map(const void* where, void* into, std::size_t count) const {
-  const auto* first = static_cast<const std::byte*>(where);
-  if (data_ == nullptr || first < data_ || first > data_ + size_ ||
-      count > static_cast<std::size_t>(data_ + size_ - first))
+  // As integers: `where` may point into any object at all.
+  const auto begin = reinterpret_cast<std::uintptr_t>(data_);
+  const auto first = reinterpret_cast<std::uintptr_t>(where);
+  if (data_ == nullptr || first < begin || first - begin > size_ || count > size_ - (first - begin))
     return false;
   const FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return false;
-  auto offset = static_cast<off_t>(first - data_);
+  auto offset = static_cast<off_t>(first - begin);
   auto* out = static_cast<std::byte*>(into);
   while (count > 0) {
     const ssize_t got = ::pread(fd.get(), out, count, offset);

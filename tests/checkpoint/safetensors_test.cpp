@@ -101,6 +101,29 @@ TEST(MappedFileTest, MoveTransfersTheMapping) {
   EXPECT_EQ(third.bytes().data(), data);
 }
 
+// Ranges of the map read from the file: the same bytes, anywhere in it (here across a page
+// boundary and up to the last byte), and nothing for a range that is not all inside the map.
+TEST(MappedFileTest, ReadsRangesOfItsMapFromTheFile) {
+  TempDir dir;
+  std::string text(3 * 4096 + 123, '\0');
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>(i * 7 % 251);
+  write_file(dir.path() / "a.bin", text);
+  const MappedFile file(dir.path() / "a.bin");
+  const std::byte* data = file.bytes().data();
+  const std::size_t size = file.bytes().size();
+  std::string read(5000, '\0');
+  ASSERT_TRUE(file.read_without_map(data + 4000, read.data(), read.size()));
+  EXPECT_EQ(read, text.substr(4000, 5000));
+  ASSERT_TRUE(file.read_without_map(data + size - 10, read.data(), 10));
+  EXPECT_EQ(read.substr(0, 10), text.substr(size - 10));
+  EXPECT_FALSE(file.read_without_map(data + size - 10, read.data(), 11));
+  const auto* before = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(data) - 1);
+  EXPECT_FALSE(file.read_without_map(before, read.data(), 1));
+  const std::string elsewhere = "not in the map";
+  EXPECT_FALSE(file.read_without_map(elsewhere.data(), read.data(), 4));
+  EXPECT_FALSE(MappedFile().read_without_map(data, read.data(), 1));
+}
+
 TEST(MappedFileTest, MissingFileNamesPathAndReason) {
   TempDir dir;
   const auto path = dir.path() / "absent.bin";
