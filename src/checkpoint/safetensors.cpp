@@ -36,7 +36,8 @@ constexpr std::string_view kLanguageModelPrefix = "language_model.";
 constexpr std::string_view kVisionPrefixes[] = {"vision_model.", "multi_modal_projector."};
 
 std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
-  // Formatted with snprintf: building it from std::string pieces trips a false -Wrestrict in GCC 12.
+  // Formatted with snprintf: building it from std::string pieces trips a false -Wrestrict in
+  // GCC 12.
   char text[64];
   std::snprintf(text, sizeof text, "[%llu,%llu]", static_cast<unsigned long long>(begin),
                 static_cast<unsigned long long>(end));
@@ -208,7 +209,8 @@ std::optional<std::string> canonical_name(std::string_view stored) {
 std::string read_text_file(const std::filesystem::path& path) {
   // An ifstream opens a directory without complaint and reads nothing, which would surface as a
   // misleading "not valid JSON".
-  if (std::filesystem::is_directory(path)) throw Error(path.string() + ": is a directory, expected a file");
+  if (std::filesystem::is_directory(path))
+    throw Error(path.string() + ": is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open for reading");
   std::ostringstream text;

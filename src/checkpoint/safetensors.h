@@ -24,13 +24,13 @@ namespace llama4 {
 std::string shape_string(const std::vector<std::int64_t>& shape);
 
 struct TensorInfo {
-  std::string name;                 // canonical name (see Checkpoint)
-  std::string stored_name;          // name as written in the file
+  std::string name;         // canonical name (see Checkpoint)
+  std::string stored_name;  // name as written in the file
   DType dtype = DType::F32;
   std::vector<std::int64_t> shape;  // torch order, outermost first
   const std::byte* data = nullptr;  // points into the memory map
   std::size_t nbytes = 0;
-  std::string file;                 // the file it came from, for messages
+  std::string file;  // the file it came from, for messages
 
   std::int64_t numel() const;
 };

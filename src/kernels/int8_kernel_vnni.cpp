@@ -55,7 +55,7 @@ void decode_order(std::int64_t begin, std::int64_t end, std::int64_t row_bytes,
 namespace {
 
 constexpr int kGroupRows = kVnniGroupRows;  // rows of a group: one per 32-bit lane
-constexpr std::int64_t kChunk = 64;  // bytes of each row transposed at a time
+constexpr std::int64_t kChunk = 64;         // bytes of each row transposed at a time
 
 // GCC 12 reports its own intrinsics' `_mm512_undefined_*()` pass-through operands as
 // uninitialized once they are inlined here (a known false positive of the compiler's headers).
@@ -156,8 +156,8 @@ struct GroupScales {
   int rows = 0;
 
   // Rows row0 + r · step for r < row_count.
-  void start(std::int64_t first_row, std::int64_t row_step, int row_count,
-             std::int64_t group_count, DType scale_dtype) {
+  void start(std::int64_t first_row, std::int64_t row_step, int row_count, std::int64_t group_count,
+             DType scale_dtype) {
     row0 = first_row;
     step = row_step;
     rows = row_count;
@@ -579,7 +579,8 @@ LLAMA4_VNNI void prompt_scales(const Matrix& w, std::int64_t row0, int rows, Gro
   const auto lanes = static_cast<__mmask16>((1u << rows) - 1u);
   const __m512i lane_index = _mm512_load_si512(index);
   for (std::int64_t g = 0; g < groups; ++g) {
-    const __m512i at = _mm512_add_epi32(lane_index, _mm512_set1_epi32(static_cast<int>(g * kEntry)));
+    const __m512i at =
+        _mm512_add_epi32(lane_index, _mm512_set1_epi32(static_cast<int>(g * kEntry)));
     if constexpr (kScale == DType::F32) {
       _mm512_storeu_si512(scales + g * kGroupRows, gather_words(base, at, lanes));
       _mm512_storeu_si512(

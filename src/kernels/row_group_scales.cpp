@@ -30,8 +30,8 @@ const std::uint32_t* RowGroupScales::entries() const {
 }
 
 void RowGroupScales::lay_out() const {
-  const std::size_t bytes = static_cast<std::size_t>(out_ * (in_ / quant_.group_size)) *
-                            dtype_size(quant_.scale_dtype);
+  const std::size_t bytes =
+      static_cast<std::size_t>(out_ * (in_ / quant_.group_size)) * dtype_size(quant_.scale_dtype);
   std::vector<std::byte> scales(bytes), biases(bytes);
   QuantizedData stored = quant_;
   if (read_ && read_(quant_.scales, scales.data(), bytes) &&
@@ -52,8 +52,9 @@ RowGroupScaleSet::RowGroupScaleSet(const std::vector<Matrix*>& matrices,
     const std::int64_t words = RowGroupScales::words(*m);
     if (words == 0) continue;
     const auto [it, fresh] = offset_of_scales.try_emplace(m->quant.scales, bytes_);
-    if (fresh) bytes_ += (static_cast<std::size_t>(words) * 4 + kCacheLineBytes - 1) /
-                         kCacheLineBytes * kCacheLineBytes;
+    if (fresh)
+      bytes_ += (static_cast<std::size_t>(words) * 4 + kCacheLineBytes - 1) / kCacheLineBytes *
+                kCacheLineBytes;
     placed.emplace_back(m, it->second);
   }
   if (bytes_ == 0) return;

@@ -1,5 +1,6 @@
-// MappedFile: a read-only memory map of a whole file. Weights are used where they lie in the map, so
-// loading a checkpoint costs page-table set-up, not a copy, and untouched experts never reach RAM.
+// MappedFile: a read-only memory map of a whole file. Weights are used where they lie in the map,
+// so loading a checkpoint costs page-table set-up, not a copy, and untouched experts never reach
+// RAM.
 #pragma once
 
 #include <cstddef>

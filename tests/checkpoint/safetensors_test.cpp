@@ -117,7 +117,8 @@ TEST(MappedFileTest, ReadsRangesOfItsMapFromTheFile) {
   ASSERT_TRUE(file.read_without_map(data + size - 10, read.data(), 10));
   EXPECT_EQ(read.substr(0, 10), text.substr(size - 10));
   EXPECT_FALSE(file.read_without_map(data + size - 10, read.data(), 11));
-  const auto* before = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(data) - 1);
+  const auto* before =
+      reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(data) - 1);
   EXPECT_FALSE(file.read_without_map(before, read.data(), 1));
   const std::string elsewhere = "not in the map";
   EXPECT_FALSE(file.read_without_map(elsewhere.data(), read.data(), 4));

@@ -69,8 +69,8 @@ TEST(RowGroupScalesTest, TheKernelsGiveTheirOwnResultsBitForBit) {
                 ASSERT_EQ(tables.tables(), 1u) << what;
                 const std::vector<float> from_table = linear_of(t.m, x, tokens);
                 t.m.quant.row_group_scales = nullptr;
-                EXPECT_TRUE(std::equal(from_table.begin(), from_table.end(),
-                                       laid_out_as_they_go.begin()))
+                EXPECT_TRUE(
+                    std::equal(from_table.begin(), from_table.end(), laid_out_as_they_go.begin()))
                     << what << ", " << int8_kernel_name(kernel) << ", " << tokens << " tokens";
               }
             }
