@@ -105,7 +105,9 @@ Model::Model(ModelConfig config, Checkpoint checkpoint)
       plan_(LayerPlan::from_config(config_)),
       checkpoint_(std::move(checkpoint)),
       weights_(bind_weights(checkpoint_, config_, plan_)),
-      rope_(config_.head_dim, config_.rope_theta, config_.rope_scaling) {
+      rope_(config_.head_dim, config_.rope_theta, config_.rope_scaling) {}
+
+void Model::make_scale_tables() {
   std::vector<Matrix*> matrices;
   for_each_matrix(weights_, [&](Matrix& m) { matrices.push_back(&m); });
   scale_tables_ = std::make_unique<RowGroupScaleSet>(
@@ -158,6 +160,9 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir) {
   progress.update(kBindWeights,
                   "binding " + std::to_string(checkpoint.tensors().size()) + " tensors");
   auto model = std::unique_ptr<Model>(new Model(std::move(config), std::move(checkpoint)));
+  // A checkpoint larger than the memory available streams from disk at the disk's pace, which the
+  // tables would not change; their memory, which cannot be evicted, would only crowd the pages.
+  if (warning.empty()) model->make_scale_tables();
   progress.finish("loaded " + name + " (" + format_bytes(weight_bytes) + " mapped from " +
                   std::to_string(model->checkpoint().files().size()) + " file(s))");
   if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());

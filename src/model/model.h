@@ -103,6 +103,8 @@ class Model {
 
  private:
   Model(ModelConfig config, Checkpoint checkpoint);
+  // Gives the quantized matrices their scale tables (kernels/row_group_scales.h).
+  void make_scale_tables();
 
   ModelConfig config_;
   LayerPlan plan_;

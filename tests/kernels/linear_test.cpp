@@ -188,6 +188,28 @@ TEST(LinearTest, RowsOffTheCacheLineGiveTheSameResultsBitForBit) {
   });
 }
 
+// The same with bf16 activations, on every bf16 kernel (the AMX one copies a prompt's blocks of
+// rows off the line too).
+TEST(LinearTest, RowsOffTheCacheLineWithBf16ActivationsGiveTheSameResultsBitForBit) {
+  std::mt19937 rng(8);
+  TestMatrix aligned = make_float_matrix(DType::BF16, Matrix::Layout::kOutMajor, 75, 2240, 0, rng);
+  aligned.m.bf16_activations = true;
+  const TestMatrix moved = off_the_line(aligned, 32);
+  ASSERT_EQ(reinterpret_cast<std::uintptr_t>(moved.m.data) % 64, 32u);
+  for (Bf16Kernel kernel : bf16_kernels_available()) {
+    bf16_kernel_force(kernel);
+    for (std::int64_t n : {1, 5, 37}) {
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      std::vector<float> x(static_cast<std::size_t>(n * aligned.m.in_features));
+      for (float& v : x) v = normal(rng);
+      EXPECT_EQ(linear_of(moved.m, x, n), linear_of(aligned.m, x, n))
+          << bf16_kernel_name(kernel) << ", " << n << " tokens";
+    }
+    expect_batch_invariant(moved, rng, std::string(bf16_kernel_name(kernel)) + " off the line");
+  }
+  bf16_kernel_force(std::nullopt);
+}
+
 // A long prompt with bf16 activations goes through a product in strips of tokens (1 MiB of
 // activations each): rows of 8192 inputs make strips of 64 tokens, so 131 tokens end in a strip
 // of 3, which takes the decoding kernels. Every token still gets what it gets alone, on every

@@ -1,7 +1,8 @@
 // Tests of bind_weights on tiny models written as safetensors: every expert element read through
 // the bound Matrix views (storage order and row stride) equals the logical weight in all three
 // expert layouts and all float dtypes, mlx-quantized experts are sliced per expert, tied embeddings
-// bind the embedding matrix, and all problems of a mismatched checkpoint arrive in one error.
+// bind the embedding matrix, quantized matrices take scale tables read from the file, and all
+// problems of a mismatched checkpoint arrive in one error.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,6 +17,8 @@
 #include "checkpoint/model_config.h"
 #include "checkpoint/safetensors.h"
 #include "checkpoint/test_tensor_files.h"
+#include "kernels/int8_activations.h"
+#include "kernels/row_group_scales.h"
 #include "model/layer_plan.h"
 #include "model/weights.h"
 #include "util/error.h"
@@ -437,6 +440,39 @@ TEST(BindWeightsTest, QuantizedStackedExpertsAreSlicedPerExpert) {
             reinterpret_cast<const std::uint32_t*>(
                 checkpoint.find(ffn + "experts.gate_proj.weight")->data) +
                 32 * 4);
+}
+
+// A loaded model gives each quantized matrix a scale table for the AVX-512 int8 kernels, laid out
+// from its scales and biases as read from the file (not the map): the entry of row 0's first
+// weight group holds that row's stored scale and bias.
+TEST(BindWeightsTest, QuantizedMatricesTakeScaleTablesReadFromTheFile) {
+  const std::vector<Int8Kernel> kernels = int8_kernels_available();
+  if (std::find(kernels.begin(), kernels.end(), Int8Kernel::kVnni) == kernels.end())
+    GTEST_SKIP() << "this CPU runs no AVX-512 int8 kernel";
+  const ModelConfig config = tiny_quantized_config();
+  const LayerPlan plan = LayerPlan::from_config(config);
+  TinyModel model(config, plan, ExpertLayout::kStacked);
+  TempDir dir;
+  model.write(dir.path() / "model.safetensors", DType::BF16);
+  const Checkpoint checkpoint = Checkpoint::open(dir.path());
+  ModelWeights weights = bind_weights(checkpoint, config, plan);
+  std::vector<Matrix*> matrices;
+  for_each_matrix(weights, [&](Matrix& m) { matrices.push_back(&m); });
+  int reads = 0;
+  const RowGroupScaleSet tables(matrices, [&](const void* where, void* into, std::size_t count) {
+    const bool read = checkpoint.read_without_map(where, into, count);
+    reads += read ? 1 : 0;
+    return read;
+  });
+  const Matrix& o = weights.layers[0].o;
+  ASSERT_NE(o.quant.row_group_scales, nullptr);
+  EXPECT_NE(weights.layers[1].moe->experts[1].down.quant.row_group_scales, nullptr);
+  const std::uint32_t first = o.quant.row_group_scales->entries()[0];
+  EXPECT_EQ(reads, 2);  // its scales and its biases
+  ASSERT_EQ(o.quant.scale_dtype, DType::BF16);
+  const std::uint32_t scale = static_cast<const std::uint16_t*>(o.quant.scales)[0];
+  const std::uint32_t bias = static_cast<const std::uint16_t*>(o.quant.biases)[0];
+  EXPECT_EQ(first, scale | bias << 16);
 }
 
 TEST(BindWeightsTest, QuantizedWeightNeedsAQuantizationConfig) {
