@@ -7,7 +7,6 @@
 
 #include <algorithm>
 
-#include "kernels/aligned_rows.h"
 #include "kernels/bf16_kernels.h"
 #include "kernels/forced_kernel.h"
 
@@ -86,12 +85,6 @@ void out_major_all(const Matrix& w, const Activations& a, std::int64_t n_tokens,
 #pragma omp parallel for schedule(static) if (tiles > 1)
   for (std::int64_t tile = 0; tile < tiles; ++tile) bf16::pack_token_tile(a, n_tokens, tile, pairs);
   split_rows(w.out_features, n_tokens, [&](std::int64_t begin, std::int64_t count) {
-    // A prompt's block of rows off the cache line goes through the tile unit from an aligned copy
-    // (whose row 0 is row `begin`); decoding streams each row once and reads them in place.
-    const Matrix* aligned =
-        n_tokens > kTileTokens ? aligned_row_block(w, begin, begin + count) : nullptr;
-    if (aligned != nullptr)
-      return bf16::amx_out_major(*aligned, 0, count, pairs, n_tokens, y + begin);
     bf16::amx_out_major(w, begin, count, pairs, n_tokens, y);
   });
 }

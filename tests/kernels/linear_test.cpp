@@ -188,8 +188,7 @@ TEST(LinearTest, RowsOffTheCacheLineGiveTheSameResultsBitForBit) {
   });
 }
 
-// The same with bf16 activations, on every bf16 kernel (the AMX one copies a prompt's blocks of
-// rows off the line too).
+// The same with bf16 activations, on every bf16 kernel, which read the rows where they lie.
 TEST(LinearTest, RowsOffTheCacheLineWithBf16ActivationsGiveTheSameResultsBitForBit) {
   std::mt19937 rng(8);
   TestMatrix aligned = make_float_matrix(DType::BF16, Matrix::Layout::kOutMajor, 75, 2240, 0, rng);
