@@ -409,15 +409,26 @@ INSTANTIATE_TEST_SUITE_P(AllLayoutsAndDtypes, ExpertLayoutTest,
                                             ::testing::Values(DType::F32, DType::BF16, DType::F16)),
                          layout_test_name);
 
-TEST(BindWeightsTest, QuantizedStackedExpertsAreSlicedPerExpert) {
-  const ModelConfig config = tiny_quantized_config();
-  const LayerPlan plan = LayerPlan::from_config(config);
-  TinyModel model(config, plan, ExpertLayout::kStacked);
+// The tiny quantized model with stacked experts, written with float tensors of `float_dtype` and
+// opened as a checkpoint.
+struct QuantizedCheckpoint {
+  explicit QuantizedCheckpoint(DType float_dtype)
+      : checkpoint([&] {
+          model.write(dir.path() / "model.safetensors", float_dtype);
+          return Checkpoint::open(dir.path());
+        }()) {}
+  ModelConfig config = tiny_quantized_config();
+  LayerPlan plan = LayerPlan::from_config(config);
+  TinyModel model{config, plan, ExpertLayout::kStacked};
   TempDir dir;
-  model.write(dir.path() / "model.safetensors", DType::F32);
-  const Checkpoint checkpoint = Checkpoint::open(dir.path());
+  Checkpoint checkpoint;
+};
 
-  const ModelWeights weights = bind_weights(checkpoint, config, plan);
+TEST(BindWeightsTest, QuantizedStackedExpertsAreSlicedPerExpert) {
+  const QuantizedCheckpoint written(DType::F32);
+  const TinyModel& model = written.model;
+  const Checkpoint& checkpoint = written.checkpoint;
+  const ModelWeights weights = bind_weights(checkpoint, written.config, written.plan);
   EXPECT_TRUE(weights.embed_tokens.quantized());
   EXPECT_EQ(weights.embed_tokens.quant.bits, kBits);
   EXPECT_EQ(weights.embed_tokens.quant.group_size, kGroupSize);
@@ -449,13 +460,9 @@ TEST(BindWeightsTest, QuantizedMatricesTakeScaleTablesReadFromTheFile) {
   const std::vector<Int8Kernel> kernels = int8_kernels_available();
   if (std::find(kernels.begin(), kernels.end(), Int8Kernel::kVnni) == kernels.end())
     GTEST_SKIP() << "this CPU runs no AVX-512 int8 kernel";
-  const ModelConfig config = tiny_quantized_config();
-  const LayerPlan plan = LayerPlan::from_config(config);
-  TinyModel model(config, plan, ExpertLayout::kStacked);
-  TempDir dir;
-  model.write(dir.path() / "model.safetensors", DType::BF16);
-  const Checkpoint checkpoint = Checkpoint::open(dir.path());
-  ModelWeights weights = bind_weights(checkpoint, config, plan);
+  const QuantizedCheckpoint written(DType::BF16);
+  const Checkpoint& checkpoint = written.checkpoint;
+  ModelWeights weights = bind_weights(checkpoint, written.config, written.plan);
   std::vector<Matrix*> matrices;
   for_each_matrix(weights, [&](Matrix& m) { matrices.push_back(&m); });
   int reads = 0;
@@ -476,13 +483,9 @@ TEST(BindWeightsTest, QuantizedMatricesTakeScaleTablesReadFromTheFile) {
 }
 
 TEST(BindWeightsTest, QuantizedWeightNeedsAQuantizationConfig) {
-  ModelConfig config = tiny_quantized_config();
-  const LayerPlan plan = LayerPlan::from_config(config);
-  TinyModel model(config, plan, ExpertLayout::kStacked);
-  TempDir dir;
-  model.write(dir.path() / "model.safetensors", DType::F32);
-  config.quantization.reset();
-  EXPECT_THAT(error_of([&] { bind_weights(Checkpoint::open(dir.path()), config, plan); }),
+  QuantizedCheckpoint written(DType::F32);
+  written.config.quantization.reset();
+  EXPECT_THAT(error_of([&] { bind_weights(written.checkpoint, written.config, written.plan); }),
               AllOf(HasSubstr("tensor 'model.embed_tokens.weight': U32 (quantized) weight but the "
                               "config has no 'quantization'"),
                     HasSubstr("unexpected tensor 'model.embed_tokens.scales'")));
