@@ -134,8 +134,9 @@ void run_linear(benchmark::State& state, DType dtype, int bits, Matrix::Layout l
   while (static_cast<std::int64_t>(copies.size()) * bytes <
          static_cast<std::int64_t>(uncached_read_bytes()))
     copies.push_back(clone(copies[0]));
-  std::vector<Matrix*> matrices;
-  for (BenchMatrix& c : copies) matrices.push_back(&c.m);
+  std::vector<Matrix*> matrices(copies.size());
+  std::transform(copies.begin(), copies.end(), matrices.begin(),
+                 [](BenchMatrix& c) { return &c.m; });
   const RowGroupScaleSet tables(placement.scale_tables ? matrices : std::vector<Matrix*>{},
                                 nullptr);
   for (const Matrix* m : matrices)

@@ -105,7 +105,7 @@ TEST(RowGroupScalesTest, LaysOutWhatItReadsWithoutTheMapOnce) {
   {
     const RowGroupScaleSet tables({&t.m}, doubling);
     const std::vector<float> read = linear_of(t.m, x, 1);
-    linear_of(t.m, random_inputs(3 * 512, rng), 3);
+    linear_of(t.m, random_inputs(std::int64_t{3} * 512, rng), 3);
     EXPECT_EQ(reads, 2);  // the scales and the biases, once
     t.m.quant.row_group_scales = nullptr;
     EXPECT_FALSE(std::equal(read.begin(), read.end(), expected.begin()));
