@@ -3,8 +3,9 @@
 //
 // Those kernels hold one output row per 32-bit lane, so each weight group's scales and biases must
 // come as vectors of 16 rows, where the checkpoint stores them row by row. Transposed as a matrix
-// decodes, they took a fifth of the 4-bit decoding kernel's time, and with two threads the kernel
-// read 31–34 GB/s where bf16 and 8-bit rows read 36–38 (docs/PERFORMANCE.md, "Scale tables").
+// decodes, they took 12–20% of the 4-bit decoding kernel's time in profiles, and with two threads
+// the kernel read 31–34 GB/s where bf16 and 8-bit rows read 36–38 (docs/PERFORMANCE.md, "Scale
+// tables").
 // A table takes what the stored values take (4 bytes per row and weight group for bf16 or f16),
 // and it replaces them: its values are read from the file rather than through the memory map, so
 // the stored ones never count in the process's resident memory beside it.
