@@ -671,8 +671,10 @@ void vnni_decode_rows(const Matrix& w, std::int64_t row0, std::int64_t count, co
     const std::int64_t words = group_entry_words(groups, q.scale_dtype);
     const std::uint32_t* entries = q.row_group_scales->entries() + row0 / kGroupRows * words;
     for (std::int64_t i = 0; i < n; ++i, entries += words) {
-      const std::int64_t half_bytes = i + 1 < n ? words / 2 * 4 : 0;  // the next group's entries
-      decode_group(i, entries, nullptr, {entries + words, entries + words + words / 2, half_bytes});
+      // The next group's entries, asked for in two halves (none after the last group).
+      const bool has_next = i + 1 < n;
+      const std::uint32_t* next = has_next ? entries + words : entries;
+      decode_group(i, entries, nullptr, {next, next + words / 2, has_next ? words / 2 * 4 : 0});
     }
     return;
   }
