@@ -36,9 +36,9 @@ namespace llama4::int8 {
 
 // Decoding walks a row range in this order (int8_kernels.h), so that each row it reads side by
 // side lies in a page of its own. 4-bit rows of 5120 inputs (2560 bytes) in groups of every second
-// row: bench_kernels decode_q4_int8_activations, two threads, medians of
-// six alternated runs, 24.5 → 28.4 GB/s; 8-bit rows (5120 bytes) are unchanged, and groups of
-// rows 8 KiB apart were no better.
+// row: bench_kernels decode_q4_int8_activations, two threads, medians of six alternated runs,
+// 24.5 → 28.4 GB/s; 8-bit rows (5120 bytes) are unchanged, and groups of rows 8 KiB apart were no
+// better.
 void decode_order(std::int64_t begin, std::int64_t end, std::int64_t row_bytes,
                   std::vector<RowGroup>& order) {
   const std::int64_t step = rows_apart_for_streams(row_bytes);
