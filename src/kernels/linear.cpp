@@ -42,7 +42,8 @@ void widen_to_f32(const void* src, DType dtype, std::int64_t count, float* dst) 
   }
 }
 
-void matrix_row_f32(const Matrix& w, std::int64_t row, float* dst) {
+void matrix_row_slice_f32(const Matrix& w, std::int64_t row, std::int64_t k0, std::int64_t count,
+                          float* dst) {
   if (w.quantized()) {
     const QuantizedData& q = w.quant;
     const std::int64_t groups = w.in_features / q.group_size;
@@ -50,12 +51,16 @@ void matrix_row_f32(const Matrix& w, std::int64_t row, float* dst) {
     mlx_dequantize_range(q.packed + row * mlx_packed_words(w.in_features, q.bits),
                          static_cast<const std::byte*>(q.scales) + row * groups * scale_bytes,
                          static_cast<const std::byte*>(q.biases) + row * groups * scale_bytes,
-                         q.scale_dtype, q.bits, q.group_size, 0, w.in_features, dst);
+                         q.scale_dtype, q.bits, q.group_size, k0, k0 + count, dst);
     return;
   }
   const void* src = static_cast<const std::byte*>(w.data) +
-                    static_cast<std::size_t>(row * w.row_stride) * dtype_size(w.dtype);
-  widen_to_f32(src, w.dtype, w.in_features, dst);
+                    static_cast<std::size_t>(row * w.row_stride + k0) * dtype_size(w.dtype);
+  widen_to_f32(src, w.dtype, count, dst);
+}
+
+void matrix_row_f32(const Matrix& w, std::int64_t row, float* dst) {
+  matrix_row_slice_f32(w, row, 0, w.in_features, dst);
 }
 
 namespace {

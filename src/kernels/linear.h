@@ -18,4 +18,8 @@ void widen_to_f32(const void* src, DType dtype, std::int64_t count, float* dst);
 // Row `row` of an out-major matrix (all in_features weights of output `row`), as f32.
 void matrix_row_f32(const Matrix& w, std::int64_t row, float* dst);
 
+// Inputs [k0, k0 + count) of row `row` of an out-major matrix, as f32.
+void matrix_row_slice_f32(const Matrix& w, std::int64_t row, std::int64_t k0, std::int64_t count,
+                          float* dst);
+
 }  // namespace llama4

@@ -1030,25 +1030,6 @@ void InMajorTokenTiles(const Matrix& w, const float* x, std::int64_t n_tokens, f
 
 // ---- blocked matrix product (quantized rows without a SIMD fast path: 2/3/5/6-bit) ------------
 
-// Inputs [k0, k0 + count) of output row `row` of an out-major matrix, as f32.
-void OutMajorRowSlice(const Matrix& w, std::int64_t row, std::int64_t k0, std::int64_t count,
-                      float* dst) {
-  if (w.quantized()) {
-    const QuantizedData& q = w.quant;
-    const std::int64_t groups = w.in_features / q.group_size;
-    const std::size_t scale_bytes = dtype_size(q.scale_dtype);
-    mlx_dequantize_range(q.packed + row * mlx_packed_words(w.in_features, q.bits),
-                         static_cast<const std::byte*>(q.scales) + row * groups * scale_bytes,
-                         static_cast<const std::byte*>(q.biases) + row * groups * scale_bytes,
-                         q.scale_dtype, q.bits, q.group_size, k0, k0 + count, dst);
-    return;
-  }
-  const std::size_t element = dtype_size(w.dtype);
-  Widen(static_cast<const std::byte*>(w.data) +
-            static_cast<std::size_t>(row * w.row_stride + k0) * element,
-        w.dtype, count, dst);
-}
-
 // panel[kk][j] = W(out o0 + j, in k0 + kk) in f32 for j < width, zero for width ≤ j < panel_width.
 void PackPanel(const Matrix& w, std::int64_t o0, std::int64_t width, std::int64_t panel_width,
                std::int64_t k0, std::int64_t kc, float* panel, float* scratch) {
@@ -1064,7 +1045,7 @@ void PackPanel(const Matrix& w, std::int64_t o0, std::int64_t width, std::int64_
     return;
   }
   for (std::int64_t j = 0; j < width; ++j) {
-    OutMajorRowSlice(w, o0 + j, k0, kc, scratch);
+    matrix_row_slice_f32(w, o0 + j, k0, kc, scratch);
     for (std::int64_t kk = 0; kk < kc; ++kk) panel[kk * panel_width + j] = scratch[kk];
   }
 }
