@@ -6,7 +6,6 @@
 #include <memory>
 
 #include "command.h"
-#include "util/error.h"
 
 namespace llama4::cli {
 std::vector<CommandInfo>& command_registry() {
@@ -15,7 +14,10 @@ std::vector<CommandInfo>& command_registry() {
 }
 }  // namespace llama4::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+// Builds the CLI, parses the arguments and runs the chosen sub-command.
+int run(int argc, char** argv) {
   using namespace llama4::cli;
   CLI::App app{"llama4 — inference for Llama 4 text models", "llama4"};
   app.require_subcommand(1);
@@ -35,15 +37,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  for (auto& [sub, action] : commands)
+    if (sub->parsed()) return action();
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
   try {
-    for (auto& [sub, action] : commands)
-      if (sub->parsed()) return action();
-  } catch (const llama4::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // llama4::Error among them
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  return 1;
 }

@@ -9,6 +9,8 @@
 #include <ctime>
 #include <functional>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "chat/template_limits.h"
 #include "chat/template_text.h"
@@ -21,7 +23,7 @@ using MethodFn = std::function<Value(const Value&, const CallArgs&, RenderBudget
 
 // Argument `index`/`name`, or `fallback` when not given.
 Value arg(const CallArgs& args, std::size_t index, const std::string& name,
-          Value fallback = Value::none()) {
+          const Value& fallback = Value::none()) {
   const Value* found = args.get(index, name);
   return found ? *found : fallback;
 }
@@ -196,16 +198,21 @@ Value sort_items(const Value& input, const CallArgs& args, RenderBudget& budget)
 }
 
 // Jinja's indent filter: indents every line but the first (and blank lines only if `blank`).
+// The result is refused as it grows past the output limit, before a huge width is allocated.
 std::string indent_text(const std::string& text, std::int64_t width, bool first, bool blank) {
-  const std::string indention(static_cast<std::size_t>(std::max<std::int64_t>(width, 0)), ' ');
+  const auto spaces = static_cast<std::size_t>(std::max<std::int64_t>(width, 0));
+  if (std::cmp_greater(width, kMaxOutputBytes))
+    throw TemplateFault("indent: width " + std::to_string(width) + " is over the output limit");
   const auto lines = python_split(text, std::string("\n"), -1);
-  std::string out = lines[0];
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    out += "\n";
-    if (blank || !lines[i].empty()) out += indention;
+  std::string out = first ? std::string(spaces, ' ') : std::string();
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) {
+      out += '\n';
+      if (blank || !lines[i].empty()) out.append(spaces, ' ');
+    }
     out += lines[i];
+    if (out.size() > kMaxOutputBytes) throw TemplateFault("indent: result too large");
   }
-  if (first) out = indention + out;
   return out;
 }
 
@@ -230,8 +237,15 @@ const std::map<std::string, FilterFn>& filters() {
          const Value indent = arg(a, 0, "indent");
          if (arg(a, 99, "ensure_ascii", Value(false)).truthy())
            throw TemplateFault("tojson: ensure_ascii=True is not supported");
-         const int spaces =
-             indent.is_none() ? -1 : static_cast<int>(int_arg(indent, "tojson indent"));
+         // Python indents by max(indent, 0) spaces; None (-1 here) writes one line.
+         int spaces = -1;
+         if (!indent.is_none()) {
+           const std::int64_t given = int_arg(indent, "tojson indent");
+           if (std::cmp_greater(given, kMaxOutputBytes))
+             throw TemplateFault("tojson: indent " + std::to_string(given) +
+                                 " is over the output limit");
+           spaces = static_cast<int>(std::max<std::int64_t>(given, 0));
+         }
          return Value(v.to_json(spaces, arg(a, 99, "sort_keys", Value(false)).truthy()));
        }},
       {"upper", [](const Value& v, const CallArgs&,
@@ -303,7 +317,7 @@ const std::map<std::string, FilterFn>& filters() {
        }},
       {"int",
        [](const Value& v, const CallArgs& a, RenderBudget&) {
-         const Value fallback = arg(a, 0, "default", Value(std::int64_t{0}));
+         Value fallback = arg(a, 0, "default", Value(std::int64_t{0}));
          if (v.is_int()) return v;
          if (v.is_bool()) return Value(static_cast<std::int64_t>(v.as_bool()));
          if (v.is_float() && std::isfinite(v.as_float()) && std::fabs(v.as_float()) < 9.2e18)
@@ -318,7 +332,7 @@ const std::map<std::string, FilterFn>& filters() {
        }},
       {"float",
        [](const Value& v, const CallArgs& a, RenderBudget&) {
-         const Value fallback = arg(a, 0, "default", Value(0.0));
+         Value fallback = arg(a, 0, "default", Value(0.0));
          if (v.is_number() || v.is_bool()) return Value(v.as_number());
          if (v.is_string())
            if (auto d = parse_float(v.as_string())) return Value(*d);
@@ -333,11 +347,12 @@ const std::map<std::string, FilterFn>& filters() {
       {"replace",
        [](const Value& v, const CallArgs& a, RenderBudget&) {
          const Value count = arg(a, 2, "count");
-         std::string out = python_replace(
+         std::optional<std::string> out = python_replace(
              v.to_string(), string_arg(a, 0, "old", "replace"), string_arg(a, 1, "new", "replace"),
-             count.is_none() ? -1 : static_cast<long>(int_arg(count, "replace count")));
-         if (out.size() > kMaxOutputBytes) throw TemplateFault("replace: result too large");
-         return Value(std::move(out));
+             count.is_none() ? -1 : static_cast<long>(int_arg(count, "replace count")),
+             kMaxOutputBytes);
+         if (!out) throw TemplateFault("replace: result too large");
+         return Value(std::move(*out));
        }},
       {"indent",
        [](const Value& v, const CallArgs& a, RenderBudget&) {

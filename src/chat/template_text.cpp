@@ -123,21 +123,27 @@ std::vector<std::string> python_split(const std::string& s, const std::optional<
   return parts;
 }
 
-std::string python_replace(const std::string& s, const std::string& from, const std::string& to,
-                           long count) {
+std::optional<std::string> python_replace(const std::string& s, const std::string& from,
+                                          const std::string& to, long count,
+                                          std::size_t max_bytes) {
   std::string out;
+  const auto append = [&](const std::string& piece) {
+    if (piece.size() > max_bytes - out.size()) return false;
+    out += piece;
+    return true;
+  };
   if (from.empty()) {
     // Python inserts `to` before every code point and at the end.
     const auto offsets = code_point_offsets(s);
     long done = 0;
     for (std::size_t i = 0; i + 1 < offsets.size(); ++i) {
       if (count < 0 || done < count) {
-        out += to;
+        if (!append(to)) return std::nullopt;
         ++done;
       }
-      out += s.substr(offsets[i], offsets[i + 1] - offsets[i]);
+      if (!append(s.substr(offsets[i], offsets[i + 1] - offsets[i]))) return std::nullopt;
     }
-    if (count < 0 || done < count) out += to;
+    if ((count < 0 || done < count) && !append(to)) return std::nullopt;
     return out;
   }
   std::size_t start = 0;
@@ -145,11 +151,12 @@ std::string python_replace(const std::string& s, const std::string& from, const 
   while (count < 0 || done < count) {
     const auto found = s.find(from, start);
     if (found == std::string::npos) break;
-    out += s.substr(start, found - start) + to;
+    if (!append(s.substr(start, found - start)) || !append(to)) return std::nullopt;
     start = found + from.size();
     ++done;
   }
-  return out + s.substr(start);
+  if (!append(s.substr(start))) return std::nullopt;
+  return out;
 }
 
 std::string ascii_upper(std::string s) {

@@ -22,9 +22,11 @@ std::string python_strip(const std::string& s, bool left, bool right,
 std::vector<std::string> python_split(const std::string& s, const std::optional<std::string>& sep,
                                       long maxsplit);
 
-// Python str.replace(old, new, count) with count < 0 meaning all.
-std::string python_replace(const std::string& s, const std::string& from, const std::string& to,
-                           long count);
+// Python str.replace(old, new, count) with count < 0 meaning all; nullopt, without building it,
+// when the result would be longer than `max_bytes` (a short string and a long replacement can
+// ask for gigabytes).
+std::optional<std::string> python_replace(const std::string& s, const std::string& from,
+                                          const std::string& to, long count, std::size_t max_bytes);
 
 // ASCII-only case mapping; other characters are kept as they are.
 std::string ascii_upper(std::string s);

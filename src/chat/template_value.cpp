@@ -272,7 +272,11 @@ void append_json(std::string& out, const Value& value, int indent, bool sort_key
   if (out.size() > kMaxOutputBytes) throw TemplateFault("tojson: output too large");
   const std::string item_separator = indent >= 0 ? "," : ", ";
   const auto newline_at = [&](int level) {
-    if (indent >= 0) out.append(1, '\n').append(static_cast<std::size_t>(indent * level), ' ');
+    if (indent < 0) return;
+    const std::size_t spaces = static_cast<std::size_t>(indent) * static_cast<std::size_t>(level);
+    if (spaces >= kMaxOutputBytes - std::min(out.size(), kMaxOutputBytes))
+      throw TemplateFault("tojson: output too large");
+    out.append(1, '\n').append(spaces, ' ');
   };
   switch (value.kind()) {
     case Value::Kind::kUndefined:

@@ -12,7 +12,7 @@ float out_major_dot(const std::uint16_t* row, std::int64_t in, const std::uint16
   float lanes[kLanes] = {};
   for (std::int64_t chunk = 0; chunk < in; chunk += kChunkInputs)
     for (int m = 0; m < kLanes; ++m) {
-      const std::int64_t even = chunk + 2 * m, odd = even + 1;
+      const std::int64_t even = chunk + 2 * std::int64_t{m}, odd = even + 1;
       const float w_odd = odd < in ? read_weight(row[odd]) : 0.0f;
       const float w_even = even < in ? read_weight(row[even]) : 0.0f;
       lanes[m] = add_product(lanes[m], w_odd, bf16_to_f32(x[odd]));

@@ -27,7 +27,7 @@ void BpeModel::index_tokens() {
     const char c = static_cast<char>(byte);
     byte_token_[byte] = index_.find(std::string_view(&c, 1));
   }
-  two_byte_token_.assign(kByteCount * kByteCount, -1);
+  two_byte_token_.assign(static_cast<std::size_t>(kByteCount) * kByteCount, -1);
   for (std::size_t id = 0; id < tokens_->size(); ++id) {
     const std::string& t = (*tokens_)[id];
     if (t.size() == 2)

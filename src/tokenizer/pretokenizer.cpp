@@ -11,8 +11,8 @@ namespace {
 
 // JIT stack limits: matching runs of one character class needs little stack, but alternatives
 // with look-ahead over long runs may need more than PCRE2's 32 KiB default.
-constexpr std::size_t kJitStackStart = 32 * 1024;
-constexpr std::size_t kJitStackMax = 8 * 1024 * 1024;
+constexpr std::size_t kJitStackStart = std::size_t{32} * 1024;
+constexpr std::size_t kJitStackMax = std::size_t{8} * 1024 * 1024;
 constexpr std::size_t kErrorMessageBytes = 256;
 
 std::string pcre2_message(int code) {

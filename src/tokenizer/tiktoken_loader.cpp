@@ -13,7 +13,7 @@ namespace llama4 {
 namespace {
 
 // Far above any real vocabulary; guards the allocation against a corrupt rank.
-constexpr std::int64_t kMaxRank = 16 * 1024 * 1024;
+constexpr std::int64_t kMaxRank = std::int64_t{16} * 1024 * 1024;
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -45,7 +45,7 @@ std::vector<std::string> read_tiktoken_ranks(const std::filesystem::path& path) 
     const std::size_t space = line.find(' ');
     if (space == std::string_view::npos || line.find(' ', space + 1) != std::string_view::npos)
       fail("expected 'base64 rank', got '" + std::string(line.substr(0, 80)) + "'");
-    const auto bytes = base64_decode(line.substr(0, space));
+    auto bytes = base64_decode(line.substr(0, space));
     if (!bytes) fail("invalid base64 '" + std::string(line.substr(0, space)) + "'");
     const std::string_view rank_text = line.substr(space + 1);
     std::int64_t rank = -1;

@@ -28,6 +28,11 @@ std::string error_of(const std::string& source,
   return "";
 }
 
+// What rendering `source` with an empty context gives.
+std::string render_of(const std::string& source) {
+  return ChatTemplate(source).render(nlohmann::ordered_json::object());
+}
+
 TEST(TemplateErrors, SyntaxErrorsNameTheLine) {
   EXPECT_THAT(error_of("line one\n{{ 1 + }}"),
               StartsWith("chat template line 2: expected an expression"));
@@ -110,6 +115,34 @@ TEST(TemplateLimits, HugeOutputHitsTheSizeLimit) {
   EXPECT_THAT(
       error_of("{% set s = 'x' * 1000000 %}{% for i in range(100000) %}{{ s }}{% endfor %}"),
       HasSubstr("rendered output exceeds the limit"));
+}
+
+// Filters whose output grows with an argument refuse it before building it: a short string and a
+// long replacement, or a huge width, would otherwise ask for gigabytes.
+TEST(TemplateLimits, FiltersThatMultiplyTheirInputHitTheSizeLimit) {
+  const std::string long_string = "{% set s = 'a' * 100000 %}";
+  EXPECT_THAT(error_of(long_string + "{{ s | replace('a', s) }}"),
+              HasSubstr("replace: result too large"));
+  EXPECT_THAT(error_of(long_string + "{{ s.replace('', s) }}"),
+              HasSubstr("replace: result too large"));
+  EXPECT_THAT(error_of("{{ 'a\nb' | indent(100000000000) }}"),
+              HasSubstr("indent: width 100000000000 is over the output limit"));
+  EXPECT_THAT(error_of("{% set s = 'a\n' * 100000 %}{{ s | indent(1000) }}"),
+              HasSubstr("indent: result too large"));
+  EXPECT_THAT(error_of("{{ [[1]] | tojson(indent=100000000000) }}"),
+              HasSubstr("tojson: indent 100000000000 is over the output limit"));
+  // 30 MB of indentation at depth 1, then 60 MB at depth 2: refused before the second.
+  EXPECT_THAT(error_of("{{ [[[1]]] | tojson(indent=30000000) }}"),
+              HasSubstr("tojson: output too large"));
+  // Within the limits they still work.
+  EXPECT_EQ(render_of("{{ 'ab' | replace('', '-') }}"), "-a-b-");
+  EXPECT_EQ(render_of("{{ 'a\nb' | indent(2, first=true) }}"), "  a\n  b");
+}
+
+// Python's json.dumps indents by max(indent, 0) spaces: a negative indent still breaks lines.
+TEST(TemplateRender, TojsonWithANegativeIndentBreaksLinesAsPythonDoes) {
+  EXPECT_EQ(render_of("{{ [1, 2] | tojson(indent=-1) }}"), "[\n1,\n2\n]");
+  EXPECT_EQ(render_of("{{ [1, 2] | tojson(indent=2) }}"), "[\n  1,\n  2\n]");
 }
 
 TEST(TemplateLimits, RecursionHitsTheDepthLimit) {
