@@ -145,7 +145,7 @@ std::string python_float_repr(double value) {
     out += exp_text;
   } else if (exponent < 0) {
     out = "0.";
-    out.append(static_cast<std::size_t>(-exponent - 1), '0').append(digits);
+    out.append(static_cast<std::size_t>(-exponent) - 1, '0').append(digits);
   } else {
     const auto int_digits = static_cast<std::size_t>(exponent + 1);
     if (digits.size() <= int_digits) {
