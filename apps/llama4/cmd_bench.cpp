@@ -117,14 +117,41 @@ TokenCost token_cost(const Model& model) {
   return cost;
 }
 
-std::string weight_format(const Model& model) {
-  const Matrix& q = model.weights().layers.front().q;
-  if (q.quantized())
-    return "q" + std::to_string(q.quant.bits) + " g" + std::to_string(q.quant.group_size);
-  std::string name(dtype_name(q.dtype));
+// A matrix's stored format: "q4 g64", "bf16", ...
+std::string matrix_format(const Matrix& m) {
+  if (m.quantized())
+    return "q" + std::to_string(m.quant.bits) + " g" + std::to_string(m.quant.group_size);
+  std::string name(dtype_name(m.dtype));
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return name;
+}
+
+// The format of most of the model's weights, then each other one with its share of the weights
+// (`llama4 quantize --keep` leaves parts of a quantized model in 16 bits): "q8 g64 + 10% bf16".
+std::string weight_format(const Model& model) {
+  const ModelWeights& weights = model.weights();
+  std::vector<std::pair<std::string, std::int64_t>> formats;  // parameters of each format
+  std::int64_t total = 0;
+  for_each_matrix(weights, [&](const Matrix& m) {
+    if (&m == &weights.lm_head && weights.lm_head.data == weights.embed_tokens.data) return;
+    const std::string format = matrix_format(m);
+    auto it = std::find_if(formats.begin(), formats.end(),
+                           [&](const auto& entry) { return entry.first == format; });
+    if (it == formats.end()) it = formats.insert(formats.end(), {format, 0});
+    it->second += matrix_parameters(m);
+    total += matrix_parameters(m);
+  });
+  std::stable_sort(formats.begin(), formats.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string label = formats.front().first;
+  for (std::size_t i = 1; i < formats.size(); ++i) {
+    const double percent = 100.0 * static_cast<double>(formats[i].second) /
+                           static_cast<double>(std::max<std::int64_t>(total, 1));
+    label += " + " + (percent < 1.0 ? std::string("<1") : std::to_string(std::lround(percent))) +
+             "% " + formats[i].first;
+  }
+  return label;
 }
 
 std::uintmax_t checkpoint_bytes(const Model& model) {

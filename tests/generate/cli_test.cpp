@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -42,10 +43,10 @@ class CliTest : public ::testing::Test {
   // The demo model quantized by `llama4 quantize` into `name` (group size 32); stderr into `err`,
   // the exit status into `status`.
   static std::string quantized_demo(const std::string& name, int bits, int& status,
-                                    std::string& err) {
+                                    std::string& err, const std::string& options = "") {
     const std::string out = (dir_->path() / name).string();
     llama4("quantize -m " + quoted(demo()) + " -o " + quoted(out) + " --bits " +
-               std::to_string(bits) + " --group-size 32",
+               std::to_string(bits) + " --group-size 32" + options,
            status, &err);
     return out;
   }
@@ -335,6 +336,24 @@ TEST_F(CliTest, BenchNamesTheInt8KernelItRanOn) {
   EXPECT_EQ(f32["format"], "q4 g32");
   EXPECT_FALSE(f32.contains("int8_kernel"));
   EXPECT_EQ(f32["experts_in_major"], false);  // quantized experts are in mlx's out-major layout
+}
+
+// A model quantized with parts kept in 16 bits is named by its main format and the share of the
+// weights in the other.
+TEST_F(CliTest, BenchNamesEveryWeightFormatOfAMixedModel) {
+  int status = 0;
+  std::string err;
+  const std::string mixed = quantized_demo("demo-q8-kept", 8, status, err, " --keep attention");
+  ASSERT_EQ(status, 0) << err;
+  const auto report = nlohmann::json::parse(
+      llama4("bench -m " + quoted(mixed) + " -p 4 -n 2 --repeat 1 --json --activations f32", status,
+             &err));
+  ASSERT_EQ(status, 0) << err;
+  const std::string format = report["format"];
+  std::smatch share;
+  ASSERT_TRUE(std::regex_match(format, share, std::regex(R"(q8 g32 \+ (\d+)% bf16)"))) << format;
+  EXPECT_GE(std::stoi(share[1]), 1) << format;
+  EXPECT_LT(std::stoi(share[1]), 50) << format;
 }
 
 // Without --activations (or with `auto`), 4/8-bit weights run with int16 activations where that

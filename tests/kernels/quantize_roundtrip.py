@@ -43,6 +43,9 @@ MAX_8BIT_ERROR_WITHOUT_ROUTING = 0.015
 # the error is spread evenly, not a few outliers: the format's own noise (docs/PERFORMANCE.md,
 # "Accuracy of 4/8-bit weights").
 MAX_8BIT_RELATIVE_ERROR = 0.015
+# With the attention projections and embeddings left unquantized (--keep embeddings,attention)
+# the same error reads 0.44%: on this fixture the attention path carries most of it.
+MAX_8BIT_KEPT_ATTENTION_ERROR = 0.01
 # --activations int8 against the numpy reference rounding alike. Rounding to int8 is discontinuous:
 # on these tiny models, perturbing the reference's activations by 1e-7 (relative) flips a few
 # levels and moves the logits by ~1e-2 of max|logit|, so the engine (f32 activations) and the
@@ -248,30 +251,45 @@ def check_8bit_accuracy_without_routing(binary, tmp, check):
     ids = entry["ids"]
     reference = logits(binary, source, source + ".npy", ids=ids)
     relative_errors = {}
-    for group, keep in ((32, False), (64, False), (64, True)):
-        out = f"{source}-q8g{group}" + ("-kept-embeddings" if keep else "")
+    # (group size, what --keep leaves unquantized)
+    for group, keep in ((32, ""), (64, ""), (64, "embeddings"), (64, "embeddings,attention")):
+        out = f"{source}-q8g{group}" + (f"-kept-{keep}" if keep else "")
+        label = f"{ACCURACY_FIXTURE} q8g{group}" + (f" --keep {keep}" if keep else "")
+        # The older spelling --keep-embeddings for the embeddings alone.
+        keep_options = ["--keep-embeddings"] if keep == "embeddings" else ["--keep", keep] if keep else []
         run([binary, "quantize", "-m", source, "-o", out, "--bits", "8", "--group-size", str(group)]
-            + (["--keep-embeddings"] if keep else []))
+            + keep_options)
         quantized = logits(binary, out, out + ".npy", ids=ids)
         error = float(np.abs(quantized - reference).max()) / float(np.abs(reference).max())
         check(error <= MAX_8BIT_ERROR_WITHOUT_ROUTING,
-              f"{ACCURACY_FIXTURE} q8g{group}{' --keep-embeddings' if keep else ''}: logits max error {error:.4f} of max|logit| "
-              f"(limit {MAX_8BIT_ERROR_WITHOUT_ROUTING})")
+              f"{label}: logits max error {error:.4f} of max|logit| (limit {MAX_8BIT_ERROR_WITHOUT_ROUTING})")
         relative = float(np.linalg.norm(quantized - reference)) / float(np.linalg.norm(reference))
-        check(relative <= MAX_8BIT_RELATIVE_ERROR,
-              f"{ACCURACY_FIXTURE} q8g{group}{' --keep-embeddings' if keep else ''}: logits relative "
-              f"error |q - r| / |r| {relative:.4f} (limit {MAX_8BIT_RELATIVE_ERROR})")
+        limit = MAX_8BIT_KEPT_ATTENTION_ERROR if "attention" in keep else MAX_8BIT_RELATIVE_ERROR
+        check(relative <= limit, f"{label}: logits relative error |q - r| / |r| {relative:.4f} (limit {limit})")
         relative_errors[(group, keep)] = relative
         if keep:
-            tensors = read_raw_safetensors(os.path.join(out, "model.safetensors"))
-            kept = [n for n in tensors if n.endswith(("embed_tokens.weight", "lm_head.weight"))]
-            check(len(kept) == 2 and all(tensors[n][0] == "BF16" for n in kept)
-                  and not any(n.endswith(("embed_tokens.scales", "lm_head.scales")) for n in tensors),
-                  f"--keep-embeddings: {kept} stay bf16, without scales")
-            check(tensors[PREFIX + "self_attn.q_proj.weight"][0] == "U32", "--keep-embeddings: the rest is quantized")
-    check(relative_errors[(64, True)] < relative_errors[(64, False)],
-          f"--keep-embeddings brings the 8-bit logits closer: {relative_errors[(64, True)]:.4f} against "
-          f"{relative_errors[(64, False)]:.4f}")
+            check_kept_tensors(os.path.join(out, "model.safetensors"), keep, check)
+    for fewer, more in (("", "embeddings"), ("embeddings", "embeddings,attention")):
+        check(relative_errors[(64, more)] < relative_errors[(64, fewer)],
+              f"--keep {more} brings the 8-bit logits closer than --keep {fewer or '(nothing)'}: "
+              f"{relative_errors[(64, more)]:.4f} against {relative_errors[(64, fewer)]:.4f}")
+
+
+def check_kept_tensors(path, keep, check):
+    """The parts --keep names stay bf16 without scales; the rest is quantized."""
+    tensors = read_raw_safetensors(path)
+    kept_suffixes = {"embeddings": ("embed_tokens.weight", "lm_head.weight"),
+                     "attention": tuple(f"self_attn.{p}_proj.weight" for p in "qkvo")}
+    parts = keep.split(",")
+    for part, suffixes in kept_suffixes.items():
+        names = [n for n in tensors if n.endswith(suffixes)]
+        stays = part in parts
+        check(len(names) >= 2 and all((tensors[n][0] == "BF16") == stays for n in names),
+              f"--keep {keep}: {part} ({len(names)} tensors) {'stay bf16' if stays else 'are quantized'}")
+        has_scales = any(n.endswith(s.replace(".weight", ".scales")) for n in tensors for s in suffixes)
+        check(has_scales != stays, f"--keep {keep}: {part} {'without' if stays else 'with'} scales")
+    check(tensors[PREFIX + "feed_forward.shared_expert.gate_proj.weight"][0] == "U32",
+          f"--keep {keep}: the shared expert is quantized")
 
 
 def check_unquantized_rewrite(binary, source, original, reference, tmp, check):
