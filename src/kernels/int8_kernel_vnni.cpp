@@ -211,63 +211,70 @@ LLAMA4_VNNI __attribute__((always_inline)) inline __m512i dot_with_broadcast(__m
   return _mm512_dpbusd_epi32(acc, levels, _mm512_set1_epi32(four));
 }
 
-// The levels a unit's activations meet (quads[0…quads_per_unit)): 8-bit quads as they are, 4-bit
-// ones as their low nibbles (the quad's 4 even inputs), then their high ones (the 4 odd inputs).
+// Operand j of a unit whose quads are quads[0…quads_per_unit): 8-bit quads as they are; for
+// 4-bit ones, the low nibbles of quad j / 2 (its 4 even inputs) for even j, its high nibbles (the
+// 4 odd inputs) for odd j.
 template <int kBits>
 constexpr std::int64_t kUnitOperands = kBits == 4 ? 2 * quads_per_unit(4) : quads_per_unit(8);
 template <int kBits>
-LLAMA4_VNNI __attribute__((always_inline)) inline void unit_operands(
-    const __m512i* quads, __m512i (&operands)[kUnitOperands<kBits>]) {
-  constexpr std::int64_t kQuads = quads_per_unit(kBits);
-  const __m512i nibble = _mm512_set1_epi8(0x0F);
-#pragma GCC unroll 8
-  for (std::int64_t j = 0; j < kQuads; ++j) {
-    if constexpr (kBits == 4) {
-      operands[2 * j] = _mm512_and_si512(quads[j], nibble);
-      operands[2 * j + 1] = _mm512_and_si512(_mm512_srli_epi16(quads[j], 4), nibble);
-    } else {
-      operands[j] = quads[j];
-    }
+LLAMA4_VNNI __attribute__((always_inline)) inline __m512i unit_operand(const __m512i* quads,
+                                                                       std::int64_t j) {
+  if constexpr (kBits == 4) {
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    const __m512i quad = quads[j / 2];
+    return _mm512_and_si512(j % 2 == 0 ? quad : _mm512_srli_epi16(quad, 4), nibble);
+  } else {
+    return quads[j];
   }
 }
 
-// acc[t] (the 16 rows' sums for token t of a tile) takes a block of kUnits units whose quads are
+// sums[t · 16 + r] (row r, token t of a tile) takes a block of kUnits units whose quads are
 // quads[0…), with the tile's levels of the block in each plane at `levels[plane]` and its block
 // scales at `block_scales` (TokenTiles): the exact integer sums of its inputs, then one float step.
-// 8 sums, 8 integer sums and a unit's operands fill the 32 registers. (16-bit activations split a
-// 4-bit unit's nibbles once per plane: holding both units' operands would not fit.)
+//
+// A `vpdpbusd` waits for the one before it on the same sum while two can start per cycle, so the
+// 8 tokens' sums alone would hold it back: a loop of nothing else ran 25% slower with 8 sums than
+// with 16 on a Xeon (docs/PERFORMANCE-LOG.md). Each token therefore has two sums: one per plane of
+// 16-bit activations, combined as 256 · high + low, or with int8 activations one for the even
+// operands and one for the odd ones, added. Integer sums are exact, so the result is the same
+// whatever the split. The operands are made as they are used, once for both planes: 16 sums, an
+// operand and the broadcast activations then fit the 32 registers, the float sums staying in memory
+// between blocks.
 template <int kBits, int kPlanes, int kUnits, int kTokens>
 LLAMA4_VNNI __attribute__((always_inline)) inline void block_step(
     const __m512i* quads, const std::int8_t* const (&levels)[kPlanes], const float* block_scales,
-    const __m512 weight_scales, __m512 (&acc)[kTokens]) {
+    const __m512 weight_scales, float* sums) {
   constexpr std::int64_t kUnit = TokenTiles::kUnitBytes;
   constexpr std::int64_t kOperands = kUnitOperands<kBits>;
-  __m512i operands[kOperands];
-  __m512i isum[kTokens];
-#pragma GCC unroll 8
-  for (int t = 0; t < kTokens; ++t) isum[t] = _mm512_setzero_si512();
+  constexpr int kChains = 2;
+  __m512i isum[kChains][kTokens];
 #pragma GCC unroll 2
-  for (int plane = 0; plane < kPlanes; ++plane) {
-    if (plane > 0)  // 16-bit activations: the high plane's sums times 256, then the low plane's
+  for (int c = 0; c < kChains; ++c)
 #pragma GCC unroll 8
-      for (int t = 0; t < kTokens; ++t) isum[t] = _mm512_slli_epi32(isum[t], kPlaneShift);
+    for (int t = 0; t < kTokens; ++t) isum[c][t] = _mm512_setzero_si512();
 #pragma GCC unroll 2
-    for (int u = 0; u < kUnits; ++u) {
-      if (kUnits > 1 || plane == 0)
-        unit_operands<kBits>(quads + u * quads_per_unit(kBits), operands);
-      const std::int8_t* unit_levels = levels[plane] + u * kOperands * kUnit;
-#pragma GCC unroll 8
-      for (std::int64_t j = 0; j < kOperands; ++j)
+  for (int u = 0; u < kUnits; ++u) {
+#pragma GCC unroll 16
+    for (std::int64_t j = 0; j < kOperands; ++j) {
+      const __m512i operand = unit_operand<kBits>(quads + u * quads_per_unit(kBits), j);
+#pragma GCC unroll 2
+      for (int plane = 0; plane < kPlanes; ++plane) {
+        const int c = kPlanes == 2 ? plane : static_cast<int>(j % 2);
+        const std::int8_t* p = levels[plane] + (u * kOperands + j) * kUnit;
 #pragma GCC unroll 8
         for (int t = 0; t < kTokens; ++t)
-          isum[t] = dot_with_broadcast(isum[t], operands[j],
-                                       unit_levels + j * kUnit + std::int64_t{4} * t);
+          isum[c][t] = dot_with_broadcast(isum[c][t], operand, p + std::int64_t{4} * t);
+      }
     }
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kTokens; ++t) {
+    const __m512i sum = kPlanes == 2 ? _mm512_slli_epi32(isum[0][t], kPlaneShift) : isum[0][t];
+    const __m512i whole = _mm512_add_epi32(sum, isum[1][t]);
     const __m512 scale = _mm512_mul_ps(weight_scales, _mm512_set1_ps(block_scales[t]));
-    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), scale, acc[t]);
+    float* row_sums = sums + std::int64_t{t} * kGroupRows;
+    _mm512_storeu_ps(row_sums,
+                     _mm512_fmadd_ps(_mm512_cvtepi32_ps(whole), scale, _mm512_loadu_ps(row_sums)));
   }
 }
 
@@ -290,19 +297,14 @@ LLAMA4_VNNI void vnni_tile(const __m512i* panel, std::int64_t k0, std::int64_t b
   constexpr std::int64_t kBlockBytes = kInputs / 4 * TokenTiles::kUnitBytes;
   const std::int64_t tile = t0 / kVnniPromptTile;
   const float* block_scales = tiles.tile_scales(tile);
-  __m512 acc[kTokens];
-#pragma GCC unroll 8
-  for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_loadu_ps(sums + std::int64_t{t} * kGroupRows);
   for (std::int64_t k = 0; k < blocks; ++k) {
     const std::int8_t* levels[kPlanes];
     for (int plane = 0; plane < kPlanes; ++plane)
       levels[plane] = tiles.tile_plane_levels(plane, tile) + (k0 + k) * kBlockBytes;
     block_step<kBits, kPlanes, kUnits, kTokens>(
         panel + k * kQuads, levels, block_scales + (k0 + k) * kVnniPromptTile,
-        block_scales_of(scales, k0 + k, kInputs, group), acc);
+        block_scales_of(scales, k0 + k, kInputs, group), sums);
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < kTokens; ++t) _mm512_storeu_ps(sums + std::int64_t{t} * kGroupRows, acc[t]);
 }
 
 // Two ranges of `bytes` bytes that a decoding row group asks for a line or two per chunk: the
