@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "kernels/attention_ops.h"
 #include "kernels/linear.h"
 #include "kernels/part_profile.h"
 #include "kernels/vector_ops.h"
+#include "model/scratch.h"
 #include "tensor/dtype.h"
 
 namespace llama4 {
@@ -118,7 +120,7 @@ void attend(const QueryGroup& group, const SegmentKv<T>& kv, const AttentionWind
                values.data(), static_cast<std::int64_t>(keys.size()), kv.head_dim, scale);
 }
 
-std::vector<std::uint16_t> to_bf16(const std::vector<float>& values) {
+std::vector<std::uint16_t> to_bf16(std::span<const float> values) {
   std::vector<std::uint16_t> out(values.size());
   std::transform(values.begin(), values.end(), out.begin(), f32_to_bf16);
   return out;
@@ -134,16 +136,17 @@ void attention_block(const ModelConfig& config, const LayerSpec& spec, const Lay
   const std::int64_t q_width = n_heads * head_dim, kv_width = n_kv * head_dim;
   const std::int64_t group_size = config.kv_heads_per_group();
 
-  std::vector<float> q(static_cast<std::size_t>(rows * q_width));
-  std::vector<float> k(static_cast<std::size_t>(rows * kv_width));
-  std::vector<float> v(static_cast<std::size_t>(rows * kv_width));
+  ScratchFrame scratch;
+  const std::span<float> q = scratch.take(rows * q_width);
+  const std::span<float> k = scratch.take(rows * kv_width);
+  const std::span<float> v = scratch.take(rows * kv_width);
   {
     const PartScope part(kProjectionsPart);
     linear(weights.q, x, rows, q.data());
     linear(weights.k, x, rows, k.data());
     linear(weights.v, x, rows, v.data());
   }
-  std::vector<float> context(static_cast<std::size_t>(rows * q_width));
+  const std::span<float> context = scratch.take(rows * q_width);
   {
     const PartScope part(kAttentionPart);
     std::vector<QueryGroup> work;

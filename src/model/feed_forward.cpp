@@ -6,11 +6,13 @@
 #include <cstddef>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "kernels/linear.h"
 #include "kernels/part_profile.h"
 #include "kernels/vector_ops.h"
+#include "model/scratch.h"
 
 namespace llama4 {
 
@@ -49,9 +51,11 @@ std::optional<Matrix> gate_up_block(const SwiGluWeights& weights, std::int64_t n
 
 void swiglu_block(const SwiGluWeights& weights, const float* x, std::int64_t n, float* out) {
   const std::int64_t width = weights.gate.out_features;
-  std::vector<float> gate(static_cast<std::size_t>(n * width)), up(gate.size());
+  ScratchFrame scratch;
+  const std::span<float> gate = scratch.take(n * width);
+  const std::span<float> up = scratch.take(n * width);
   if (const std::optional<Matrix> both = gate_up_block(weights, n)) {
-    std::vector<float> gate_up(static_cast<std::size_t>(2 * n * width));
+    const std::span<float> gate_up = scratch.take(2 * n * width);
     linear(*both, x, n, gate_up.data());
     for (std::int64_t t = 0; t < n; ++t) {
       const float* row = gate_up.data() + 2 * t * width;
@@ -108,13 +112,13 @@ void moe_block(const MoeWeights& weights, std::int64_t top_k, const float* x, st
     return route_tokens(weights, top_k, x, n);
   }();
   const PartScope part("routed experts");
-  std::vector<float> inputs, outputs;
   for (std::size_t e = 0; e < by_expert.size(); ++e) {
     const std::vector<Routing>& routed = by_expert[e];
     if (routed.empty()) continue;
     const auto count = static_cast<std::int64_t>(routed.size());
-    inputs.resize(static_cast<std::size_t>(count * hidden));
-    outputs.resize(inputs.size());
+    ScratchFrame scratch;  // this expert's buffers, given back before the next one's
+    const std::span<float> inputs = scratch.take(count * hidden);
+    const std::span<float> outputs = scratch.take(count * hidden);
     // A token is routed to an expert at most once, so its rows are gathered and added back in
     // parallel without two threads touching the same row.
 #pragma omp parallel for schedule(static) if (count * hidden >= kParallelElements)

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,7 @@
 #include "model/attention.h"
 #include "model/feed_forward.h"
 #include "model/memory_check.h"
+#include "model/scratch.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -192,20 +194,23 @@ void Model::forward_batch(std::span<const SequenceStep> steps) const {
     rows += n;
   }
 
-  std::vector<float> h(static_cast<std::size_t>(rows * hidden));
+  // The activations come from this thread's scratch arena, whose pages stay mapped between calls.
+  ScratchFrame scratch;
+  const std::span<float> h = scratch.take(rows * hidden);
   std::int64_t row = 0;
   for (const SequenceStep& step : steps)
     for (std::int32_t token : step.tokens)
       matrix_row_f32(weights_.embed_tokens, token, h.data() + row++ * hidden);
   // Checks one [rows, hidden] activation matrix when the numerics guard is on.
-  const auto check = [&](const std::vector<float>& values, std::int64_t layer,
+  const auto check = [&](std::span<const float> values, std::int64_t layer,
                          std::string_view tensor) {
     if (check_numerics_) check_activations_finite(values, hidden, layer, tensor);
   };
   check(h, kNoLayer, "token embeddings");
 
   std::vector<AttentionSegment> segments(steps.size());
-  std::vector<float> normed(h.size()), block_out(h.size());
+  const std::span<float> normed = scratch.take(rows * hidden);
+  const std::span<float> block_out = scratch.take(rows * hidden);
   for (std::size_t i = 0; i < plan_.size(); ++i) {
     const LayerSpec& spec = plan_[i];
     const LayerWeights& layer = weights_.layers[i];

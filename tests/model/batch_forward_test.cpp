@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "model/model.h"
@@ -43,6 +44,24 @@ class BatchForwardTest : public ::testing::Test {
   static inline std::filesystem::path dir_;
   static inline Model* model_ = nullptr;
 };
+
+// The activations live in scratch buffers that keep whatever the previous call left
+// (model/scratch.h): a value read before it is written would make a call's logits depend on the
+// calls before it on the same thread.
+TEST_F(BatchForwardTest, LogitsDoNotDependOnEarlierCalls) {
+  const std::vector<std::int32_t> longer{5, 17, 42, 99, 3, 250, 7, 8, 9, 10, 11, 12, 13, 14};
+  const std::vector<std::int32_t> shorter{299, 0, 150, 151};
+  std::vector<float> first, after_longer;
+  std::thread([&] {  // a thread of its own: its buffers start out fresh
+    first = run_alone(shorter);
+    run_alone(longer);
+    after_longer = run_alone(shorter);
+  })
+      .join();
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(after_longer, first);
+  EXPECT_EQ(run_alone(shorter), first);
+}
 
 TEST_F(BatchForwardTest, EachSequenceGetsItsOwnLogitsExactly) {
   const std::vector<std::int32_t> a{5, 17, 42, 99, 3, 250, 7, 8, 9, 10, 11, 12};
