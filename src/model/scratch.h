@@ -5,7 +5,7 @@
 // Why: a 512-token prompt of a Scout-sized model takes ~60 MiB of such buffers at a time, and
 // took them afresh for every block. Each came from the operating system as new pages, so every
 // 4 KiB of it took a page fault and was zeroed twice (by the kernel, then by std::vector): on a
-// 2-vCPU virtual machine that was a tenth of a 4-bit prompt's time, and it showed as "other" in
+// 2-vCPU virtual machine that was 10–17% of a 4-bit prompt's time, and it showed as "other" in
 // `llama4 bench --profile`. Here they come from one arena per thread whose pages stay mapped.
 //
 // The arena is a stack: a block opens a ScratchFrame, takes its buffers from it, and when the
