@@ -1,4 +1,5 @@
 // prefetch_to_l2: asks for a cache line ahead of a streaming kernel's loads.
+// prefetch_to_l1: asks for one a few loads ahead.
 // rows_apart_for_streams: how far apart the rows a kernel reads side by side should lie.
 //
 // The streaming kernels call it for the weights one tile ahead: a core's own demand loads and the
@@ -41,6 +42,15 @@ __attribute__((always_inline)) inline void prefetch_to_l2(const void* base,
   const auto address =
       reinterpret_cast<std::uintptr_t>(base) + static_cast<std::uintptr_t>(byte_offset);
   __builtin_prefetch(reinterpret_cast<const void*>(address), 0, 2);
+}
+
+// The same into L1, for a line needed a few loads later: a kernel whose lines wait in L2 (asked for
+// by prefetch_to_l2) would otherwise wait for each as it loads it.
+__attribute__((always_inline)) inline void prefetch_to_l1(const void* base,
+                                                          std::int64_t byte_offset) {
+  const auto address =
+      reinterpret_cast<std::uintptr_t>(base) + static_cast<std::uintptr_t>(byte_offset);
+  __builtin_prefetch(reinterpret_cast<const void*>(address), 0, 3);
 }
 
 // Every line of [base + byte_offset, base + byte_offset + bytes).
